@@ -1,0 +1,1 @@
+//! Single cells: morphology, the cable solver, NMODL mechanisms, HOC templates and protocols.

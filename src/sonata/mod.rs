@@ -1,0 +1,1 @@
+//! SONATA model directories.
