@@ -1,0 +1,26 @@
+//! Command-line declarations only (clap derive). The tree and option names mirror the Python
+//! bmtool so existing scripts keep working: `bmtool [--verbose] plot [--config C] connection
+//! [...] total|percent|convergence|divergence|gap`. What each command does lives in `commands`.
+
+pub mod plot;
+
+use clap::{Parser, Subcommand};
+
+/// One fast binary for BMTK/SONATA models: connection reports and plots of a model directory,
+/// without Python or NEURON.
+#[derive(Debug, Parser)]
+#[command(name = "bmtool", version, about, long_about = None)]
+pub struct Cli {
+    /// Print what is being read and how long each step takes (to stderr).
+    #[arg(long, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report on a BMTK model directory: connection matrices as tables or heat maps.
+    Plot(plot::PlotArgs),
+}

@@ -1,0 +1,152 @@
+//! `bmtool plot ...` declarations.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::report::OutputFormat;
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The model's configuration file (simulation_config.json, circuit_config.json or config.json).
+    #[arg(
+        long,
+        short = 'c',
+        default_value = "simulation_config.json",
+        global = true
+    )]
+    pub config: PathBuf,
+
+    /// Accepted for compatibility with the Python bmtool; this tool never opens windows.
+    #[arg(long, global = true)]
+    pub no_display: bool,
+
+    #[command(subcommand)]
+    pub command: PlotCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlotCommand {
+    /// Connection matrices between node groups (rows: sources, columns: targets).
+    Connection(ConnectionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Title of the heat map (defaults to the measure's name).
+    #[arg(long, global = true)]
+    pub title: Option<String>,
+
+    /// Save a heat map to this file (.png or .svg).
+    #[arg(long, global = true)]
+    pub save_file: Option<PathBuf>,
+
+    /// Replace --save-file if it already exists.
+    #[arg(long, global = true)]
+    pub force: bool,
+
+    /// Source node populations, comma-separated, or "all".
+    #[arg(long, default_value = "all", global = true)]
+    pub sources: String,
+
+    /// Target node populations, comma-separated, or "all".
+    #[arg(long, default_value = "all", global = true)]
+    pub targets: String,
+
+    /// Node attribute that splits source populations into groups (e.g. pop_name); one value for
+    /// all populations or one per population in --sources order. Default: node_type_id.
+    #[arg(long, global = true)]
+    pub sids: Option<String>,
+
+    /// Node attribute that splits target populations into groups; as --sids.
+    #[arg(long, global = true)]
+    pub tids: Option<String>,
+
+    /// Label groups by value only, without the "<population>_" prefix.
+    #[arg(long, global = true)]
+    pub no_prepend_pop: bool,
+
+    /// What one connection is: an edge row (as bmtool counts), a connected cell pair, or a
+    /// synapse (sum of nsyns).
+    #[arg(long, value_enum, default_value = "rows", global = true)]
+    pub count: CountArg,
+
+    /// Keep gap-junction edges in chemical-synapse matrices.
+    #[arg(long, global = true)]
+    pub include_gap: bool,
+
+    /// Include cells with no connection in convergence/divergence statistics.
+    #[arg(long, global = true)]
+    pub include_unconnected: bool,
+
+    /// How to print the numbers.
+    #[arg(long, value_enum, default_value = "table", global = true)]
+    pub format: OutputFormat,
+
+    #[command(subcommand)]
+    pub measure: MeasureCommand,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CountArg {
+    Rows,
+    Pairs,
+    Synapses,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeasureCommand {
+    /// Number of connections between each pair of groups.
+    Total {
+        /// Extra text per cell: 0 none, 1 mean ± std of connections per target cell,
+        /// 2 synapse models used (model_template), 3 synapse parameter files (dynamics_params).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+        synfo: u8,
+    },
+    /// Percentage of possible cell pairs that are connected.
+    Percent {
+        /// total: any direction; uni: one direction only; bi: both directions;
+        /// innervation: share of target cells reached.
+        #[arg(long, value_enum, default_value = "total")]
+        method: PercentArg,
+    },
+    /// Connections received per target cell (over target cells with at least one).
+    Convergence {
+        #[arg(long, value_enum, default_value = "mean")]
+        method: StatArg,
+    },
+    /// Connections sent per source cell (over source cells with at least one).
+    Divergence {
+        #[arg(long, value_enum, default_value = "mean")]
+        method: StatArg,
+    },
+    /// Gap junctions only (edge types with is_gap_junction true).
+    Gap {
+        #[arg(long, value_enum, default_value = "convergence")]
+        method: GapArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PercentArg {
+    Total,
+    Uni,
+    Bi,
+    Innervation,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatArg {
+    Mean,
+    Std,
+    Min,
+    Max,
+    #[value(name = "mean+std")]
+    MeanStd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GapArg {
+    Convergence,
+    Percent,
+}
