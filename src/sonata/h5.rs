@@ -98,10 +98,28 @@ impl H5File {
             object: "/".into(),
             message: explain(&e, "not a readable HDF5 file"),
         })?;
-        Ok(H5File {
+        let opened = H5File {
             path: path.to_path_buf(),
             file,
-        })
+        };
+        opened.check_not_truncated()?;
+        Ok(opened)
+    }
+
+    /// Compare the end-of-file address the superblock records with the size on disk, as
+    /// libhdf5 does: a shorter file was cut off (an interrupted copy or write).
+    fn check_not_truncated(&self) -> Result<(), H5Error> {
+        let recorded = self.file.superblock().eof_address;
+        let actual = std::fs::metadata(&self.path)
+            .map(|m| m.len())
+            .unwrap_or(u64::MAX);
+        if recorded != u64::MAX && actual < recorded {
+            return Err(self.err(
+                "/",
+                format!("file is truncated: {actual} bytes on disk, the file says {recorded}"),
+            ));
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -315,5 +333,195 @@ fn explain(e: &h5::Error, fallback: &str) -> String {
         fallback.to_string()
     } else {
         format!("{text}{advice}")
+    }
+}
+
+/// Data for one dataset to write.
+#[derive(Debug, Clone)]
+pub enum Data {
+    U64(Vec<u64>),
+    U32(Vec<u32>),
+    U16(Vec<u16>),
+    I64(Vec<i64>),
+    /// Values row-major with their shape (`[n]` or `[n, k]`).
+    F64(Vec<f64>, Vec<u64>),
+}
+
+impl Data {
+    fn len(&self) -> usize {
+        match self {
+            Data::U64(v) => v.len(),
+            Data::U32(v) => v.len(),
+            Data::U16(v) => v.len(),
+            Data::I64(v) => v.len(),
+            Data::F64(v, _) => v.len(),
+        }
+    }
+}
+
+/// An attribute value to write.
+#[derive(Debug, Clone)]
+pub enum Attr {
+    U32(u32),
+    U32Array(Vec<u32>),
+    /// Written as a variable-length UTF-8 string, as h5py and BMTK write them.
+    Str(String),
+}
+
+impl Attr {
+    fn value(&self) -> h5::AttrValue {
+        match self {
+            Attr::U32(x) => h5::AttrValue::U32(*x),
+            Attr::U32Array(x) => h5::AttrValue::U32Array(x.clone()),
+            Attr::Str(s) => h5::AttrValue::VarLenString(s.clone()),
+        }
+    }
+}
+
+/// A file to write, built as a tree of groups and datasets by path, then written in one go
+/// (gzip-chunked with chunks under 65,536 elements per dimension, which every HDF5 reader
+/// accepts) through a temporary file.
+#[derive(Debug, Default)]
+pub struct H5Tree {
+    root: TreeGroup,
+}
+
+/// A dataset to write: name, data and attributes.
+type TreeDataset = (String, Data, Vec<(String, Attr)>);
+
+#[derive(Debug, Default)]
+struct TreeGroup {
+    groups: std::collections::BTreeMap<String, TreeGroup>,
+    datasets: Vec<TreeDataset>,
+    attrs: Vec<(String, Attr)>,
+}
+
+impl TreeGroup {
+    fn at(&mut self, path: &str) -> &mut TreeGroup {
+        let mut g = self;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            g = g.groups.entry(part.to_string()).or_default();
+        }
+        g
+    }
+}
+
+fn split_last(path: &str) -> (&str, &str) {
+    let path = path.trim_start_matches('/');
+    match path.rsplit_once('/') {
+        Some((dir, name)) => (dir, name),
+        None => ("", path),
+    }
+}
+
+const CHUNK: u64 = 10_000;
+
+impl H5Tree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a dataset at `path` (parent groups are created).
+    pub fn dataset(&mut self, path: &str, data: Data) -> &mut Self {
+        let (dir, name) = split_last(path);
+        self.root
+            .at(dir)
+            .datasets
+            .push((name.to_string(), data, Vec::new()));
+        self
+    }
+
+    /// Attach an attribute to the dataset at `path` (added earlier).
+    pub fn dataset_attr(&mut self, path: &str, name: &str, value: Attr) -> &mut Self {
+        let (dir, ds) = split_last(path);
+        if let Some(entry) = self.root.at(dir).datasets.iter_mut().find(|d| d.0 == ds) {
+            entry.2.push((name.to_string(), value));
+        }
+        self
+    }
+
+    /// Attach an attribute to the group at `path` ("/" for the root); creates the group.
+    pub fn group_attr(&mut self, path: &str, name: &str, value: Attr) -> &mut Self {
+        self.root.at(path).attrs.push((name.to_string(), value));
+        self
+    }
+
+    /// Make sure an (possibly empty) group exists.
+    pub fn group(&mut self, path: &str) -> &mut Self {
+        self.root.at(path);
+        self
+    }
+
+    /// Write the file to `dest` through a temporary file.
+    pub fn write(&self, dest: &Path, force: bool) -> Result<(), H5Error> {
+        let fail = |message: String| H5Error {
+            file: dest.to_path_buf(),
+            object: "/".into(),
+            message,
+        };
+        let mut builder = h5::FileBuilder::new();
+        for (name, value) in &self.root.attrs {
+            builder.set_attr(name, value.value());
+        }
+        for (name, data, attrs) in &self.root.datasets {
+            let ds = builder.create_dataset(name);
+            fill_dataset(ds, data, attrs);
+        }
+        for (name, group) in &self.root.groups {
+            let mut gb = builder.create_group(name);
+            fill_group(&mut gb, group);
+            builder.add_group(gb.finish());
+        }
+        let bytes = builder.finish().map_err(|e| fail(e.to_string()))?;
+        crate::output::write_atomic(dest, &bytes, force).map_err(|e| fail(e.message))
+    }
+}
+
+fn fill_group(gb: &mut h5::GroupBuilder, group: &TreeGroup) {
+    for (name, value) in &group.attrs {
+        gb.set_attr(name, value.value());
+    }
+    for (name, data, attrs) in &group.datasets {
+        let ds = gb.create_dataset(name);
+        fill_dataset(ds, data, attrs);
+    }
+    for (name, child) in &group.groups {
+        let mut sub = gb.create_group(name);
+        fill_group(&mut sub, child);
+        gb.add_group(sub.finish());
+    }
+}
+
+fn fill_dataset(ds: &mut h5::DatasetBuilder, data: &Data, attrs: &[(String, Attr)]) {
+    let shape = match data {
+        Data::U64(v) => {
+            ds.with_u64_data(v);
+            vec![v.len() as u64]
+        }
+        Data::U32(v) => {
+            ds.with_u32_data(v);
+            vec![v.len() as u64]
+        }
+        Data::U16(v) => {
+            ds.with_u16_data(v);
+            vec![v.len() as u64]
+        }
+        Data::I64(v) => {
+            ds.with_i64_data(v);
+            vec![v.len() as u64]
+        }
+        Data::F64(v, shape) => {
+            ds.with_f64_data(v).with_shape(shape);
+            shape.clone()
+        }
+    };
+    if data.len() > 0 {
+        let rows = shape[0].clamp(1, CHUNK);
+        let mut chunk = vec![rows];
+        chunk.extend(shape.iter().skip(1).map(|d| (*d).clamp(1, 65_535)));
+        ds.with_chunks(&chunk).with_deflate(4);
+    }
+    for (name, value) in attrs {
+        ds.set_attr(name, value.value());
     }
 }
