@@ -287,8 +287,9 @@ fn read_block(
         parts: Vec::new(),
     };
     for e in members {
-        let ids = e.read_ids()?;
         let gap = e.gap_junction_types();
+        let with_types = !gap.is_empty() || matches!(measure, Measure::Total { synfo: 2 | 3 });
+        let ids = e.read_ids(with_types)?;
         let keep = |t: u64| match measure {
             Measure::Gap(_) => gap.contains(&t),
             _ => opts.include_gap || !gap.contains(&t),
@@ -301,14 +302,30 @@ fn read_block(
         check_ids(e, "source_node_id", &ids.source, rg)?;
         check_ids(e, "target_node_id", &ids.target, cg)?;
         let start = block.source.len();
-        for r in 0..ids.source.len() {
-            if gap.is_empty() || keep(ids.edge_type[r]) {
-                block.source.push(ids.source[r]);
-                block.target.push(ids.target[r]);
-                block.edge_type.push(ids.edge_type[r]);
-                block
-                    .weight
-                    .push(weights.as_ref().map(|w| w[r]).unwrap_or(1));
+        let all_kept = match measure {
+            Measure::Gap(_) => false,
+            _ => gap.is_empty() || opts.include_gap,
+        };
+        if all_kept && block.source.is_empty() {
+            // The common case: take the columns as read, without copying them.
+            block.weight = weights.unwrap_or_else(|| vec![1; ids.source.len()]);
+            block.source = ids.source;
+            block.target = ids.target;
+            block.edge_type = ids.edge_type;
+        } else if all_kept || with_types {
+            // (Without edge types and without keeping everything, nothing is kept: a gap
+            // matrix of a population that has no gap-junction types.)
+            for r in 0..ids.source.len() {
+                if all_kept || keep(ids.edge_type[r]) {
+                    block.source.push(ids.source[r]);
+                    block.target.push(ids.target[r]);
+                    if with_types {
+                        block.edge_type.push(ids.edge_type[r]);
+                    }
+                    block
+                        .weight
+                        .push(weights.as_ref().map(|w| w[r]).unwrap_or(1));
+                }
             }
         }
         block.parts.push((start, block.source.len()));
@@ -343,14 +360,22 @@ fn check_ids(
 
 /// Keep one row per (source, target) pair, weight 1.
 fn dedupe_pairs(block: &mut Block) {
+    let typed = !block.edge_type.is_empty();
     let mut rows: Vec<(u64, u64, u64)> = (0..block.source.len())
-        .map(|r| (block.source[r], block.target[r], block.edge_type[r]))
+        .map(|r| {
+            let t = if typed { block.edge_type[r] } else { 0 };
+            (block.source[r], block.target[r], t)
+        })
         .collect();
     rows.par_sort_unstable();
     rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     block.source = rows.iter().map(|r| r.0).collect();
     block.target = rows.iter().map(|r| r.1).collect();
-    block.edge_type = rows.iter().map(|r| r.2).collect();
+    block.edge_type = if typed {
+        rows.iter().map(|r| r.2).collect()
+    } else {
+        Vec::new()
+    };
     block.weight = vec![1; rows.len()];
     block.parts.clear();
 }
@@ -459,32 +484,19 @@ impl Accumulator {
             Side::Source => (cell.rg, cell.cg),
         };
         let n_other = other.values.len();
-        let mut counts: HashMap<(u32, u64), u64> = HashMap::new();
-        for r in 0..block.source.len() {
-            let (cell_id, other_id) = match side {
-                Side::Target => (block.target[r], block.source[r]),
-                Side::Source => (block.source[r], block.target[r]),
-            };
-            *counts
-                .entry((other.group_of(other_id), cell_id))
-                .or_default() += block.weight[r] as u64;
-        }
+        let counts = CellCounts::tally(block, side, other, counted);
         // Per matrix cell: n, sum, sum of squares, min, max.
-        let mut moments = vec![Moments::default(); n_other * counted.values.len()];
-        if opts.include_unconnected {
-            for (id, g) in counted.group_of_id.iter().enumerate() {
-                if *g == PopulationGroups::NONE {
-                    continue;
-                }
-                for og in 0..n_other {
-                    let c = counts.get(&(og as u32, id as u64)).copied().unwrap_or(0);
-                    moments[og * counted.values.len() + *g as usize].push(c as f64);
-                }
+        let n_counted = counted.values.len();
+        let mut moments = vec![Moments::default(); n_other * n_counted];
+        for (id, g) in counted.group_of_id.iter().enumerate() {
+            if *g == PopulationGroups::NONE {
+                continue;
             }
-        } else {
-            for ((og, id), c) in &counts {
-                let g = counted.group_of(*id) as usize;
-                moments[*og as usize * counted.values.len() + g].push(*c as f64);
+            for og in 0..n_other {
+                let c = counts.get(og as u32, id as u64);
+                if c > 0 || opts.include_unconnected {
+                    moments[og * n_counted + *g as usize].push(c as f64);
+                }
             }
         }
         for og in 0..n_other {
@@ -557,6 +569,7 @@ impl Accumulator {
             reverse_owned = reverse_pairs(circuit, block, measure, opts)?;
             &reverse_owned
         };
+        let reciprocal_flags = has_reverse(&pairs, reverse);
         let (nsg, ntg) = (cell.rg.values.len(), cell.cg.values.len());
         let mut directed = vec![0u64; nsg * ntg];
         let mut reciprocal = vec![0u64; nsg * ntg];
@@ -568,7 +581,7 @@ impl Accumulator {
                 0
             }
         ];
-        for (s, t) in &pairs {
+        for ((s, t), has_back) in pairs.iter().zip(&reciprocal_flags) {
             let (sg, tg) = (cell.rg.group_of(*s), cell.cg.group_of(*t));
             let k = sg as usize * ntg + tg as usize;
             let recurrent = cell.same_attr && sg == tg;
@@ -576,7 +589,7 @@ impl Accumulator {
                 continue;
             }
             directed[k] += 1;
-            if reverse.binary_search(&(*t, *s)).is_ok() {
+            if *has_back {
                 reciprocal[k] += 1;
             }
             if method == PercentMethod::Innervation {
@@ -648,6 +661,59 @@ impl Accumulator {
             }),
             integer,
             warnings: Vec::new(),
+        }
+    }
+}
+
+/// Connections per (group on the other side, counted cell id): dense when small enough, a hash
+/// map otherwise (e.g. grouping by node_id on a large network).
+enum CellCounts {
+    Dense { span: usize, counts: Vec<u32> },
+    Sparse(HashMap<(u32, u64), u32>),
+}
+
+const DENSE_LIMIT: usize = 64 << 20;
+
+impl CellCounts {
+    fn tally(
+        block: &Block,
+        side: Side,
+        other: &PopulationGroups,
+        counted: &PopulationGroups,
+    ) -> Self {
+        let span = counted.group_of_id.len();
+        let cells = other.values.len() * span;
+        let rows = (0..block.source.len()).map(|r| match side {
+            Side::Target => (
+                other.group_of(block.source[r]),
+                block.target[r],
+                block.weight[r],
+            ),
+            Side::Source => (
+                other.group_of(block.target[r]),
+                block.source[r],
+                block.weight[r],
+            ),
+        });
+        if cells <= DENSE_LIMIT {
+            let mut counts = vec![0u32; cells];
+            for (og, id, w) in rows {
+                counts[og as usize * span + id as usize] += w;
+            }
+            CellCounts::Dense { span, counts }
+        } else {
+            let mut counts = HashMap::new();
+            for (og, id, w) in rows {
+                *counts.entry((og, id)).or_default() += w;
+            }
+            CellCounts::Sparse(counts)
+        }
+    }
+
+    fn get(&self, og: u32, id: u64) -> u32 {
+        match self {
+            CellCounts::Dense { span, counts } => counts[og as usize * span + id as usize],
+            CellCounts::Sparse(m) => m.get(&(og, id)).copied().unwrap_or(0),
         }
     }
 }
@@ -724,6 +790,22 @@ fn unique_pairs(source: &[u64], target: &[u64]) -> Vec<(u64, u64)> {
     pairs
 }
 
+/// For each sorted pair (s, t), whether (t, s) is in `reverse` (sorted): one merge pass over
+/// `reverse` flipped and re-sorted, instead of a cache-missing search per pair.
+fn has_reverse(pairs: &[(u64, u64)], reverse: &[(u64, u64)]) -> Vec<bool> {
+    let mut flipped: Vec<(u64, u64)> = reverse.iter().map(|(a, b)| (*b, *a)).collect();
+    flipped.par_sort_unstable();
+    let mut flags = vec![false; pairs.len()];
+    let mut j = 0;
+    for (i, p) in pairs.iter().enumerate() {
+        while j < flipped.len() && flipped[j] < *p {
+            j += 1;
+        }
+        flags[i] = j < flipped.len() && flipped[j] == *p;
+    }
+    flags
+}
+
 /// Unique pairs of the edges running the other way (target population -> source population),
 /// filtered the same way, for reciprocity across populations.
 fn reverse_pairs(
@@ -739,10 +821,10 @@ fn reverse_pairs(
         .iter()
         .filter(|e| e.source_population == block.tgt_pop && e.target_population == block.src_pop)
     {
-        let ids = e.read_ids()?;
         let gap = e.gap_junction_types();
+        let ids = e.read_ids(!gap.is_empty())?;
         for r in 0..ids.source.len() {
-            let is_gap = gap.contains(&ids.edge_type[r]);
+            let is_gap = !gap.is_empty() && gap.contains(&ids.edge_type[r]);
             let keep = match measure {
                 Measure::Gap(_) => is_gap,
                 _ => opts.include_gap || !is_gap,

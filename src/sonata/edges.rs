@@ -24,7 +24,7 @@ pub struct EdgePopulation {
     pub group_names: Vec<String>,
 }
 
-/// The id columns of an edge population, row-aligned.
+/// The id columns of an edge population, row-aligned (`edge_type` may be left unread: empty).
 #[derive(Debug, Clone, Default)]
 pub struct EdgeIds {
     pub source: Vec<u64>,
@@ -95,8 +95,9 @@ impl EdgePopulation {
         format!("/edges/{}/{dataset}", self.name)
     }
 
-    /// Read source, target and edge-type ids (in parallel).
-    pub fn read_ids(&self) -> Result<EdgeIds, SonataError> {
+    /// Read source and target ids, and the edge-type ids when `with_types` (in parallel). Edge
+    /// types are checked against the types CSV when read; without them `edge_type` is empty.
+    pub fn read_ids(&self, with_types: bool) -> Result<EdgeIds, SonataError> {
         let ((source, target), edge_type) = rayon::join(
             || {
                 rayon::join(
@@ -104,14 +105,20 @@ impl EdgePopulation {
                     || self.file.read_u64(&self.path("target_node_id")),
                 )
             },
-            || self.file.read_u64(&self.path("edge_type_id")),
+            || {
+                if with_types {
+                    self.file.read_u64(&self.path("edge_type_id"))
+                } else {
+                    Ok(Vec::new())
+                }
+            },
         );
         let ids = EdgeIds {
             source: source?,
             target: target?,
             edge_type: edge_type?,
         };
-        if let Some(t) = ids.edge_type.iter().find(|t| !self.types.has_type(**t)) {
+        if let Some(t) = first_unknown_type(&ids.edge_type, &self.types) {
             return Err(SonataError::data(
                 self.file.path(),
                 &self.path("edge_type_id"),
@@ -197,6 +204,28 @@ impl EdgePopulation {
             })
             .collect())
     }
+}
+
+/// The first edge type id that the types table does not list (a bitmap over the few type ids,
+/// since this runs once per edge row).
+fn first_unknown_type(edge_types: &[u64], types: &TypesTable) -> Option<u64> {
+    if edge_types.is_empty() {
+        return None;
+    }
+    let Some(max) = types.ids().max() else {
+        return edge_types.first().copied();
+    };
+    if max > 1 << 24 {
+        return edge_types.iter().copied().find(|t| !types.has_type(*t));
+    }
+    let mut known = vec![false; max as usize + 1];
+    for id in types.ids() {
+        known[id as usize] = true;
+    }
+    edge_types
+        .iter()
+        .copied()
+        .find(|t| !known.get(*t as usize).copied().unwrap_or(false))
 }
 
 fn first_dim(file: &H5File, path: &str) -> Result<usize, SonataError> {
