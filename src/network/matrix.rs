@@ -561,15 +561,22 @@ impl Accumulator {
         method: PercentMethod,
         measure: Measure,
     ) -> Result<(), SonataError> {
-        let pairs = unique_pairs(&block.source, &block.target);
-        let reverse_owned;
-        let reverse: &[(u64, u64)] = if block.src_pop == block.tgt_pop {
-            &pairs
+        // Pairs of this block, and the pairs running back (target -> source) written as
+        // (source, target) keys, so that reciprocity is one merge of two sorted lists. For a
+        // recurrent population both come from the same edges; they are sorted in parallel.
+        let (pairs, backward) = if block.src_pop == block.tgt_pop {
+            rayon::join(
+                || unique_pairs(&block.source, &block.target),
+                || unique_pairs(&block.target, &block.source),
+            )
         } else {
-            reverse_owned = reverse_pairs(circuit, block, measure, opts)?;
-            &reverse_owned
+            let (pairs, backward) = rayon::join(
+                || unique_pairs(&block.source, &block.target),
+                || backward_pairs(circuit, block, measure, opts),
+            );
+            (pairs, backward?)
         };
-        let reciprocal_flags = has_reverse(&pairs, reverse);
+        let reciprocal_flags = has_reverse(&pairs, &backward);
         let (nsg, ntg) = (cell.rg.values.len(), cell.cg.values.len());
         let mut directed = vec![0u64; nsg * ntg];
         let mut reciprocal = vec![0u64; nsg * ntg];
@@ -581,7 +588,8 @@ impl Accumulator {
                 0
             }
         ];
-        for ((s, t), has_back) in pairs.iter().zip(&reciprocal_flags) {
+        for (key, has_back) in pairs.iter().zip(&reciprocal_flags) {
+            let (s, t) = &key_pair(*key);
             let (sg, tg) = (cell.rg.group_of(*s), cell.cg.group_of(*t));
             let k = sg as usize * ntg + tg as usize;
             let recurrent = cell.same_attr && sg == tg;
@@ -782,38 +790,84 @@ impl Moments {
     }
 }
 
-/// Sorted unique (source, target) pairs.
-fn unique_pairs(source: &[u64], target: &[u64]) -> Vec<(u64, u64)> {
-    let mut pairs: Vec<(u64, u64)> = source.iter().copied().zip(target.iter().copied()).collect();
-    pairs.par_sort_unstable();
-    pairs.dedup();
-    pairs
+/// A (source, target) pair as one sortable key: source in the high 32 bits.
+fn pair_key(source: u64, target: u64) -> u64 {
+    (source << 32) | target
 }
 
-/// For each sorted pair (s, t), whether (t, s) is in `reverse` (sorted): one merge pass over
-/// `reverse` flipped and re-sorted, instead of a cache-missing search per pair.
-fn has_reverse(pairs: &[(u64, u64)], reverse: &[(u64, u64)]) -> Vec<bool> {
-    let mut flipped: Vec<(u64, u64)> = reverse.iter().map(|(a, b)| (*b, *a)).collect();
-    flipped.par_sort_unstable();
+fn key_pair(key: u64) -> (u64, u64) {
+    (key >> 32, key & 0xFFFF_FFFF)
+}
+
+/// Sorted unique (source, target) pair keys. Node ids must fit in 32 bits (checked by the
+/// caller).
+fn unique_pairs(source: &[u64], target: &[u64]) -> Vec<u64> {
+    let mut keys: Vec<u64> = source
+        .iter()
+        .zip(target)
+        .map(|(s, t)| pair_key(*s, *t))
+        .collect();
+    radix_sort(&mut keys);
+    keys.dedup();
+    keys
+}
+
+/// Least-significant-digit radix sort on 16-bit digits, skipping digits that are the same in
+/// every key (node ids rarely use all 32 bits).
+fn radix_sort(keys: &mut Vec<u64>) {
+    if keys.len() < 1 << 12 {
+        keys.sort_unstable();
+        return;
+    }
+    let (or, and) = keys
+        .iter()
+        .fold((0u64, u64::MAX), |(o, a), k| (o | k, a & k));
+    let varying = or ^ and;
+    let mut scratch = vec![0u64; keys.len()];
+    for shift in (0..64).step_by(16) {
+        if (varying >> shift) & 0xFFFF == 0 {
+            continue;
+        }
+        let mut counts = vec![0usize; 1 << 16];
+        for k in keys.iter() {
+            counts[((k >> shift) & 0xFFFF) as usize] += 1;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = total;
+            total += n;
+        }
+        for k in keys.iter() {
+            let d = ((k >> shift) & 0xFFFF) as usize;
+            scratch[counts[d]] = *k;
+            counts[d] += 1;
+        }
+        std::mem::swap(keys, &mut scratch);
+    }
+}
+
+/// For each sorted pair key, whether it is also in `backward` (sorted): one merge pass.
+fn has_reverse(pairs: &[u64], backward: &[u64]) -> Vec<bool> {
     let mut flags = vec![false; pairs.len()];
     let mut j = 0;
     for (i, p) in pairs.iter().enumerate() {
-        while j < flipped.len() && flipped[j] < *p {
+        while j < backward.len() && backward[j] < *p {
             j += 1;
         }
-        flags[i] = j < flipped.len() && flipped[j] == *p;
+        flags[i] = j < backward.len() && backward[j] == *p;
     }
     flags
 }
 
-/// Unique pairs of the edges running the other way (target population -> source population),
-/// filtered the same way, for reciprocity across populations.
-fn reverse_pairs(
+/// The edges running the other way (target population -> source population), filtered the same
+/// way, as sorted unique keys with their ends swapped, for reciprocity across populations.
+fn backward_pairs(
     circuit: &Circuit,
     block: &Block,
     measure: Measure,
     opts: &MatrixOptions,
-) -> Result<Vec<(u64, u64)>, SonataError> {
+) -> Result<Vec<u64>, SonataError> {
     let mut source = Vec::new();
     let mut target = Vec::new();
     for e in circuit
@@ -835,7 +889,7 @@ fn reverse_pairs(
             }
         }
     }
-    Ok(unique_pairs(&source, &target))
+    Ok(unique_pairs(&target, &source))
 }
 
 /// Remove rows and columns that are zero everywhere (bmtool does this for gap-junction matrices).

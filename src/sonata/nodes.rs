@@ -75,6 +75,18 @@ impl NodePopulation {
                 ));
             }
         }
+        let span = node_ids.iter().max().map(|m| *m + 1).unwrap_or(0);
+        if span > u32::MAX as u64 || span > 16 * n as u64 + (1 << 20) {
+            return Err(SonataError::data(
+                file.path(),
+                &format!("{base}/node_id"),
+                format!(
+                    "node ids run up to {} for {n} nodes; ids must be below 2^32 and not far \
+                     above the node count",
+                    span - 1
+                ),
+            ));
+        }
         if let Some(missing) = node_type_ids.iter().find(|t| !types.has_type(**t)) {
             return Err(SonataError::data(
                 file.path(),
