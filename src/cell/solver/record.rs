@@ -78,8 +78,12 @@ impl Play {
     }
 }
 
+/// NEURON adds this to a detected spike's time (`PreSyn::check(nt, t, teps = 1e-10)`), so
+/// spike times read back from NEURON are t_n + 1e-10 ms.
+pub const SPIKE_TIME_EPS_MS: f64 = 1e-10;
+
 /// NEURON's `NetCon` threshold detection on a node's v: at the start of each step, a spike is
-/// emitted at the current time t_n when v_n > threshold and the detector was below.
+/// emitted at t_n + 1e-10 ms when v_n > threshold and the detector was below.
 #[derive(Debug, Clone)]
 pub(crate) struct SpikeDetector {
     pub(crate) node: usize,
@@ -98,7 +102,7 @@ impl SpikeDetector {
         if v_mv > self.threshold_mv {
             if !self.above {
                 self.above = true;
-                self.times_ms.push(t_ms);
+                self.times_ms.push(t_ms + SPIKE_TIME_EPS_MS);
             }
         } else {
             self.above = false;

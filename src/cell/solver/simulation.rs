@@ -297,7 +297,7 @@ impl Simulation {
         Ok(DetectorId(self.detectors.len() - 1))
     }
 
-    /// Spike times of a detector (ms), each a step time t_n.
+    /// Spike times of a detector (ms): step times t_n plus NEURON's 1e-10 ms.
     pub fn spike_times(&self, id: DetectorId) -> &[f64] {
         &self.detectors[id.0].times_ms
     }
@@ -372,14 +372,15 @@ impl Simulation {
         Ok(())
     }
 
-    /// Step while t < `tstop_ms` (stdrun's `continuerun`): t accumulates half steps exactly as
-    /// NEURON's does, so the number of steps matches NEURON's for the same dt.
+    /// Step while t < `tstop_ms - dt/2` (stdrun's `continuerun`). t accumulates two half steps per
+    /// step exactly as NEURON's does, so step times match NEURON's to the last bit.
     pub fn run_until(&mut self, tstop_ms: f64) -> Result<(), SimError> {
         let expected = ((tstop_ms - self.t_ms) / self.dt_ms).ceil().max(0.0) as usize + 1;
         for recording in &mut self.recordings {
             recording.values.reserve(expected);
         }
-        while self.t_ms < tstop_ms {
+        let stop_ms = tstop_ms - self.dt_ms / 2.0;
+        while self.t_ms < stop_ms {
             self.step()?;
         }
         Ok(())

@@ -2,9 +2,11 @@
 //! `ik = gkbar*n^4*(v - ek)`, `il = gl*(v - el)`; rates with `q10 = 3^((celsius - 6.3)/10)`;
 //! states by cnexp (`x += (1 - exp(-dt/xtau))*(xinf - x)` with the exact exp) at the new v.
 //!
-//! Rates: with GLOBAL `usetable_hh = 0` they are computed exactly at every call. With
-//! `usetable_hh = 1` (NEURON's default) they come, as in NEURON, from the table hh.mod declares
-//! (`TABLE ... DEPEND celsius FROM -100 TO 100 WITH 200`): 201 points 1 mV apart, linear
+//! Rates are computed exactly at every call (GLOBAL `usetable_hh = 0`, the default). That is what
+//! the NEURON 8.2.4 build behind our references does: its hh.mod is the CoreNEURON-compatible one
+//! with the `TABLE` line commented out, and BallStick_HH agrees with it to 1e-6 mV only without a
+//! table. Setting `usetable_hh = 1` reproduces a classic build instead: the table hh.mod declares
+//! (`TABLE ... DEPEND celsius FROM -100 TO 100 WITH 200`), 201 points 1 mV apart, linear
 //! interpolation, clamped at the ends, rebuilt when celsius changes.
 
 use crate::cell::mechanism::{
@@ -212,7 +214,7 @@ impl Hh {
                 ],
                 globals: vec![GlobalSpec {
                     name: "usetable".to_string(),
-                    default: 1.0,
+                    default: 0.0,
                 }],
                 ions: vec![ion("na"), ion("k")],
             },
