@@ -93,6 +93,8 @@ pub struct IonSpecies {
     pub style: Vec<u32>,
     /// Whether a mechanism at the node uses the species.
     pub present: Vec<bool>,
+    /// Nodes whose style has eadvance, collected by [`IonSpecies::initialize`].
+    nernst_nodes: Vec<usize>,
 }
 
 impl IonSpecies {
@@ -111,6 +113,7 @@ impl IonSpecies {
             dcurrent_dv: vec![0.0; n_nodes],
             style: vec![0; n_nodes],
             present: vec![false; n_nodes],
+            nernst_nodes: Vec::new(),
         }
     }
 
@@ -143,8 +146,12 @@ impl IonSpecies {
         self.present[node] = true;
     }
 
-    /// `ion_init`: concentrations (cinit) then reversal potentials (einit).
+    /// `ion_init`: concentrations (cinit) then reversal potentials (einit). Also fixes the set of
+    /// nodes that get Nernst every step, so styles must be final before this call.
     pub fn initialize(&mut self, celsius_degc: f64) {
+        self.nernst_nodes = (0..self.style.len())
+            .filter(|&node| self.present[node] && self.style[node] & STYLE_EADVANCE != 0)
+            .collect();
         for node in 0..self.style.len() {
             if self.present[node] && self.style[node] & STYLE_CINIT != 0 {
                 self.conc_in[node] = self.conc_in0_mm;
@@ -158,7 +165,15 @@ impl IonSpecies {
     pub fn begin_step(&mut self, celsius_degc: f64) {
         self.current.fill(0.0);
         self.dcurrent_dv.fill(0.0);
-        self.update_reversal(STYLE_EADVANCE, celsius_degc);
+        let valence = self.valence.unwrap_or(0.0);
+        for &node in &self.nernst_nodes {
+            self.erev[node] = nernst_mv(
+                self.conc_in[node],
+                self.conc_out[node],
+                valence,
+                celsius_degc,
+            );
+        }
     }
 
     fn update_reversal(&mut self, flag: u32, celsius_degc: f64) {

@@ -201,7 +201,7 @@ impl CellModel {
     /// Append a 3-D point (`pt3dadd`); two or more points make the geometry pt3d-based.
     pub fn add_pt3d(&mut self, id: SectionId, point: Pt3d) -> Result<(), ModelError> {
         let section = self.section_mut(id)?;
-        if !(point.diam_um >= 0.0) {
+        if point.diam_um.is_nan() || point.diam_um < 0.0 {
             return Err(ModelError::InvalidDiameter {
                 section: section.name.clone(),
                 diam_um: point.diam_um,
@@ -395,7 +395,7 @@ fn check_section(section: &Section) -> Result<(), ModelError> {
     }
     if section.has_pt3d_geometry() {
         let length_um = section.length();
-        if !(length_um > 0.0) {
+        if length_um.is_nan() || length_um <= 0.0 {
             return Err(ModelError::InvalidLength {
                 section: name(),
                 length_um,

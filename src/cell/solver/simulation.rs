@@ -449,7 +449,10 @@ impl Simulation {
     }
 
     fn check_voltages(&self) -> Result<(), SimError> {
-        let bad = self.v_mv.iter().position(|v| !(v.abs() <= V_LIMIT_MV));
+        let bad = self
+            .v_mv
+            .iter()
+            .position(|v| v.is_nan() || v.abs() > V_LIMIT_MV);
         match bad {
             None => Ok(()),
             Some(node) => Err(SimError::Unstable {

@@ -100,9 +100,18 @@ fn vtrap(x: f64, y: f64) -> f64 {
     }
 }
 
+/// hh.mod's temperature factor `3^((celsius - 6.3)/10)`.
+pub fn q10(celsius_degc: f64) -> f64 {
+    3.0f64.powf((celsius_degc - 6.3) / 10.0)
+}
+
 /// hh.mod's `PROCEDURE rates(v)` computed exactly.
 pub fn exact_rates(v: f64, celsius_degc: f64) -> Rates {
-    let q10 = 3.0f64.powf((celsius_degc - 6.3) / 10.0);
+    rates_with_q10(v, q10(celsius_degc))
+}
+
+/// `rates(v)` with the temperature factor already computed.
+fn rates_with_q10(v: f64, q10: f64) -> Rates {
     let alpha = 0.1 * vtrap(-(v + 40.0), 10.0);
     let beta = 4.0 * (-(v + 65.0) / 18.0).exp();
     let sum = alpha + beta;
@@ -165,10 +174,10 @@ fn table_rates(table: &[f64], v: f64) -> Rates {
     Rates::from_array(values)
 }
 
-/// Rates the way NEURON's generated `rates()` gets them (table or exact).
-fn rates(data: &mut MechanismData, v: f64, celsius_degc: f64) -> Rates {
+/// Rates the way NEURON's generated `rates()` gets them (table, or exact with `q10`).
+fn rates(data: &mut MechanismData, v: f64, celsius_degc: f64, q10: f64) -> Rates {
     if data.globals[USETABLE] == 0.0 {
-        return exact_rates(v, celsius_degc);
+        return rates_with_q10(v, q10);
     }
     if data.scratch.first() != Some(&celsius_degc) {
         build_table(&mut data.scratch, celsius_degc);
@@ -244,9 +253,10 @@ impl MechanismKernel for Hh {
     }
 
     fn initialize(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
+        let q10 = q10(ctx.celsius_degc);
         for k in 0..data.len() {
             let v = ctx.v_mv[data.node[k]];
-            let r = rates(data, v, ctx.celsius_degc);
+            let r = rates(data, v, ctx.celsius_degc, q10);
             store_rates(&mut data.columns, k, &r);
             data.columns[M][k] = r.minf;
             data.columns[H][k] = r.hinf;
@@ -284,9 +294,10 @@ impl MechanismKernel for Hh {
 
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         let dt = ctx.dt_ms;
+        let q10 = q10(ctx.celsius_degc);
         for k in 0..data.len() {
             let v = ctx.v_mv[data.node[k]];
-            let r = rates(data, v, ctx.celsius_degc);
+            let r = rates(data, v, ctx.celsius_degc, q10);
             store_rates(&mut data.columns, k, &r);
             let columns = &mut data.columns;
             columns[M][k] = cnexp(columns[M][k], r.minf, r.mtau, dt);
