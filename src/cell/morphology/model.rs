@@ -339,7 +339,8 @@ impl CellModel {
         self.globals.insert(name.to_string(), value);
     }
 
-    /// Check the whole model: nseg, lengths, diameters, Ra, connections (no loops).
+    /// Check the whole model: nseg, lengths, diameters, Ra, connections (no loops), point
+    /// process locations. Models built through the setters pass; hand-built ones may not.
     pub fn validate(&self) -> Result<(), ModelError> {
         for section in &self.sections {
             check_section(section)?;
@@ -349,6 +350,21 @@ impl CellModel {
                         index: connection.parent.0,
                     });
                 }
+                if !(0.0..=1.0).contains(&connection.parent_x) {
+                    return Err(ModelError::InvalidPosition {
+                        section: section.name.clone(),
+                        x: connection.parent_x,
+                    });
+                }
+            }
+        }
+        for point in &self.point_processes {
+            let section = self.section(point.section)?;
+            if !(0.0..=1.0).contains(&point.x) {
+                return Err(ModelError::InvalidPosition {
+                    section: section.name.clone(),
+                    x: point.x,
+                });
             }
         }
         for (index, section) in self.sections.iter().enumerate() {

@@ -64,7 +64,12 @@ impl RangeValue {
     pub fn at(&self, segment: usize) -> f64 {
         match self {
             RangeValue::Uniform(value) => *value,
-            RangeValue::PerSegment(values) => values[segment.min(values.len() - 1)],
+            // A hand-built vector shorter than nseg repeats its last value; an empty one is unset.
+            RangeValue::PerSegment(values) => values
+                .get(segment)
+                .or(values.last())
+                .copied()
+                .unwrap_or(f64::NAN),
         }
     }
 
