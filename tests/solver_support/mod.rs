@@ -114,6 +114,47 @@ pub fn run_clamp(
     }
 }
 
+/// bmtool's ZAP (`singlecell.ZAP.zap_current`): a linear chirp from `fstart` to `fend` Hz of
+/// amplitude `amp_na`, sampled on the dt grid from index int(delay/dt) to int((delay+dur)/dt),
+/// zero elsewhere, played step-wise into an IClamp (del = delay, dur = dur) at soma(0.5).
+/// Returns soma v at t = 0 and after every step.
+pub fn run_zap(
+    cell: &CellModel,
+    soma: SectionId,
+    dt_ms: f64,
+    amp_na: f64,
+    delay_ms: f64,
+    dur_ms: f64,
+    tstop_ms: f64,
+    (fstart_hz, fend_hz): (f64, f64),
+) -> Vec<f64> {
+    let index_rest = (delay_ms / dt_ms) as usize;
+    let index_final = ((delay_ms + dur_ms) / dt_ms) as usize;
+    let n_samples = (tstop_ms / dt_ms) as usize + 1;
+    let t: Vec<f64> = (0..n_samples).map(|i| i as f64 * dt_ms).collect();
+    let t_inj = &t[..index_final - index_rest + 1];
+    let t_last = *t_inj.last().expect("non-empty injection");
+    let (f0, f1) = (fstart_hz * 1e-3, fend_hz * 1e-3);
+    let mut current_na = vec![0.0; n_samples];
+    for (k, &tk) in t_inj.iter().enumerate() {
+        current_na[index_rest + k] =
+            amp_na * (std::f64::consts::PI * (2.0 * f0 + (f1 - f0) / t_last * tk) * tk).sin();
+    }
+    let mut cell = cell.clone();
+    let clamp = cell.add_point_process("IClamp", soma, 0.5).unwrap();
+    cell.set_point_value(clamp, "del", delay_ms).unwrap();
+    cell.set_point_value(clamp, "dur", dur_ms).unwrap();
+    let mut sim = Simulation::new(&cell, &MechanismRegistry::with_builtins()).unwrap();
+    sim.set_dt(dt_ms).unwrap();
+    let amp = sim.point_ref(clamp, "amp").unwrap();
+    sim.play(amp, current_na);
+    let v = sim.range_ref(soma, 0.5, "v").unwrap();
+    let record = sim.record(v);
+    sim.finitialize(cell.v_init_mv).unwrap();
+    sim.run_until(tstop_ms).unwrap();
+    sim.recorded(record).to_vec()
+}
+
 /// Max |ours - reference| over reference rows with t < `until_ms`, where reference row k is our
 /// sample `k * stride`.
 pub fn max_abs_diff(ours: &[f64], reference: &[(f64, f64)], stride: usize, until_ms: f64) -> f64 {
