@@ -151,16 +151,15 @@ fn check_zap_10pa(dt: &str, dt_ms: f64) {
     let param = |name: &str| params[name].as_f64().expect("numeric param");
     let reference = read_trace(&dir.join("traces/zap10pA.csv"));
     let (cell, soma, _) = ballstick();
-    let v = run_zap(
-        &cell,
-        soma,
-        dt_ms,
-        param("inj_amp") * 1e-3,
-        param("inj_delay"),
-        param("inj_dur"),
-        param("tstop"),
-        (param("fstart"), param("fend")),
-    );
+    let zap = Zap {
+        amp_na: param("inj_amp") * 1e-3,
+        delay_ms: param("inj_delay"),
+        dur_ms: param("inj_dur"),
+        tstop_ms: param("tstop"),
+        fstart_hz: param("fstart"),
+        fend_hz: param("fend"),
+    };
+    let v = run_zap(&cell, soma, dt_ms, &zap);
     let stride = (0.5 / dt_ms).round() as usize;
     let max = max_abs_diff(&v, &reference, stride, f64::INFINITY);
     eprintln!(

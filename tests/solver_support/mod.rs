@@ -114,20 +114,36 @@ pub fn run_clamp(
     }
 }
 
+/// ZAP protocol parameters (results.json `ZAP*` params, amplitude converted to nA).
+#[derive(Debug, Clone, Copy)]
+pub struct Zap {
+    /// Chirp amplitude (nA).
+    pub amp_na: f64,
+    /// Injection start (ms).
+    pub delay_ms: f64,
+    /// Injection length (ms).
+    pub dur_ms: f64,
+    /// Run length (ms).
+    pub tstop_ms: f64,
+    /// Start frequency (Hz).
+    pub fstart_hz: f64,
+    /// End frequency (Hz).
+    pub fend_hz: f64,
+}
+
 /// bmtool's ZAP (`singlecell.ZAP.zap_current`): a linear chirp from `fstart` to `fend` Hz of
 /// amplitude `amp_na`, sampled on the dt grid from index int(delay/dt) to int((delay+dur)/dt),
 /// zero elsewhere, played step-wise into an IClamp (del = delay, dur = dur) at soma(0.5).
 /// Returns soma v at t = 0 and after every step.
-pub fn run_zap(
-    cell: &CellModel,
-    soma: SectionId,
-    dt_ms: f64,
-    amp_na: f64,
-    delay_ms: f64,
-    dur_ms: f64,
-    tstop_ms: f64,
-    (fstart_hz, fend_hz): (f64, f64),
-) -> Vec<f64> {
+pub fn run_zap(cell: &CellModel, soma: SectionId, dt_ms: f64, zap: &Zap) -> Vec<f64> {
+    let Zap {
+        amp_na,
+        delay_ms,
+        dur_ms,
+        tstop_ms,
+        fstart_hz,
+        fend_hz,
+    } = *zap;
     let index_rest = (delay_ms / dt_ms) as usize;
     let index_final = ((delay_ms + dur_ms) / dt_ms) as usize;
     let n_samples = (tstop_ms / dt_ms) as usize + 1;

@@ -149,6 +149,9 @@ impl CellModel {
                 value.resample(old, nseg);
             }
         }
+        for (_, value) in &mut section.ion_values {
+            value.resample(old, nseg);
+        }
         section.nseg = nseg;
         Ok(())
     }
@@ -230,13 +233,13 @@ impl CellModel {
             section.cm_uf_cm2 = RangeValue::Uniform(value);
             return Ok(());
         }
-        let section_name = section.name.clone();
-        let (mechanism, variable) =
-            split_range_name(section, name).ok_or_else(|| ModelError::UnknownRangeVariable {
-                section: section_name,
-                name: name.to_string(),
-            })?;
-        *section.mechanisms[mechanism].value_mut(&variable, value) = RangeValue::Uniform(value);
+        match split_range_name(section, name) {
+            Some((mechanism, variable)) => {
+                *section.mechanisms[mechanism].value_mut(&variable, value) =
+                    RangeValue::Uniform(value);
+            }
+            None => *ion_value_mut(section, name)? = RangeValue::Uniform(value),
+        }
         Ok(())
     }
 
@@ -261,16 +264,12 @@ impl CellModel {
             section.cm_uf_cm2.set_segment(segment, nseg, value);
             return Ok(());
         }
-        let section_name = section.name.clone();
-        let (mechanism, variable) =
-            split_range_name(section, name).ok_or_else(|| ModelError::UnknownRangeVariable {
-                section: section_name,
-                name: name.to_string(),
-            })?;
-        let inserted = &mut section.mechanisms[mechanism];
-        inserted
-            .value_mut(&variable, f64::NAN)
-            .set_segment(segment, nseg, value);
+        match split_range_name(section, name) {
+            Some((mechanism, variable)) => section.mechanisms[mechanism]
+                .value_mut(&variable, f64::NAN)
+                .set_segment(segment, nseg, value),
+            None => ion_value_mut(section, name)?.set_segment(segment, nseg, value),
+        }
         Ok(())
     }
 
@@ -432,6 +431,42 @@ fn check_section(section: &Section) -> Result<(), ModelError> {
         });
     }
     Ok(())
+}
+
+/// The stored value of ion variable `name` (`ena`, `cai`, `cao`), created unset (NaN) if new.
+/// Names that cannot be ion variables are errors.
+fn ion_value_mut<'a>(
+    section: &'a mut Section,
+    name: &str,
+) -> Result<&'a mut RangeValue, ModelError> {
+    if !is_ion_variable_name(name) {
+        return Err(ModelError::UnknownRangeVariable {
+            section: section.name.clone(),
+            name: name.to_string(),
+        });
+    }
+    let index = match section.ion_values.iter().position(|(n, _)| n == name) {
+        Some(index) => index,
+        None => {
+            section
+                .ion_values
+                .push((name.to_string(), RangeValue::Uniform(f64::NAN)));
+            section.ion_values.len() - 1
+        }
+    };
+    Ok(&mut section.ion_values[index].1)
+}
+
+/// `e<ion>`, `<ion>i` or `<ion>o` with an ion name of letters and digits.
+fn is_ion_variable_name(name: &str) -> bool {
+    let ion = if let Some(ion) = name.strip_prefix('e') {
+        ion
+    } else if let Some(ion) = name.strip_suffix('i').or_else(|| name.strip_suffix('o')) {
+        ion
+    } else {
+        return false;
+    };
+    !ion.is_empty() && ion.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// Split `gnabar_hh` into (index of inserted `hh`, `gnabar`); suffixes may contain `_`.

@@ -157,6 +157,10 @@ pub struct Section {
     pub cm_uf_cm2: RangeValue,
     /// Density mechanisms inserted.
     pub mechanisms: Vec<InsertedMechanism>,
+    /// Ion variables set in this section by hoc name (`ena`, `ek`, `cai`, `cao`, `eleak`), per
+    /// segment. The solver applies them where a mechanism uses the ion; `finitialize` may then
+    /// overwrite them exactly as NEURON's `ion_style` rules do.
+    pub ion_values: Vec<(String, RangeValue)>,
 }
 
 impl Section {
@@ -172,6 +176,7 @@ impl Section {
             ra_ohm_cm: 35.4,
             cm_uf_cm2: RangeValue::Uniform(1.0),
             mechanisms: Vec::new(),
+            ion_values: Vec::new(),
         }
     }
 

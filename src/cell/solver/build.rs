@@ -84,7 +84,8 @@ pub(crate) fn instantiate(
             data,
         });
     }
-    let ions = attach_ions(&mut slots, disc.n_nodes())?;
+    let mut ions = attach_ions(&mut slots, disc.n_nodes())?;
+    apply_ion_values(model, disc, &mut ions)?;
     let mut instantiated = Instantiated {
         slots,
         ions,
@@ -225,6 +226,53 @@ fn attach_ions(slots: &mut [MechanismSlot], n_nodes: usize) -> Result<IonStore, 
         }
     }
     Ok(ions)
+}
+
+/// Apply the ion variables sections set (`ena = 50`), at the nodes where the ion is present.
+fn apply_ion_values(
+    model: &CellModel,
+    disc: &Discretization,
+    ions: &mut IonStore,
+) -> Result<(), SimError> {
+    for (index, section) in model.sections.iter().enumerate() {
+        for (name, value) in &section.ion_values {
+            let target = ions.species.iter_mut().find_map(|species| {
+                let ion = species.name.clone();
+                if *name == format!("e{ion}") {
+                    Some((species, 0))
+                } else if *name == format!("{ion}i") {
+                    Some((species, 1))
+                } else if *name == format!("{ion}o") {
+                    Some((species, 2))
+                } else {
+                    None
+                }
+            });
+            let unknown = || SimError::UnknownVariable {
+                section: section.name.clone(),
+                mechanism: "ion".to_string(),
+                variable: name.clone(),
+            };
+            let (species, field) = target.ok_or_else(unknown)?;
+            let nodes = disc.sections[index];
+            if !(0..section.nseg).any(|k| species.present[nodes.segment_node(k)]) {
+                return Err(unknown());
+            }
+            for segment in 0..section.nseg {
+                let node = nodes.segment_node(segment);
+                let value = value.at(segment);
+                if !species.present[node] || value.is_nan() {
+                    continue;
+                }
+                match field {
+                    0 => species.erev[node] = value,
+                    1 => species.conc_in[node] = value,
+                    _ => species.conc_out[node] = value,
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Apply `CellModel::globals`: `<name>_<suffix>` for mechanisms, `<ion>i0_<ion>_ion` and
