@@ -4,61 +4,79 @@
 //! solver never knows any mechanism's equations.
 //!
 //! # Model (NEURON's `Memb_list`, Arbor's `mechanism`)
-//! A mechanism *type* is a value implementing [`MechanismKernel`]. Its static description,
-//! [`MechanismInfo`], names its RANGE variables (PARAMETER, ASSIGNED, STATE, in column order), its
-//! GLOBALs, its `USEION` statements, whether it is a density mechanism or a point process and
-//! whether its current is an `ELECTRODE_CURRENT`. The solver gives each type one
-//! [`MechanismData`]: a list of *instances* (one per segment for density mechanisms, one per
-//! object for point processes), each with the index of the node it sits on, and one `Vec<f64>`
-//! column per RANGE variable (struct of arrays: `columns[var][instance]`). Columns start at the
-//! defaults in [`VariableSpec::default`] and are then overwritten by the values the cell model sets.
+//! A mechanism *type* is a value implementing [`MechanismKernel`], registered by name in a
+//! [`MechanismRegistry`] (`registry.register(Arc::new(kernel))`; registration order is the order
+//! in which currents are evaluated, built-ins first). Its static description, [`MechanismInfo`],
+//! names its RANGE variables (PARAMETER, ASSIGNED, STATE, in column order), its GLOBALs, its
+//! `USEION` statements, whether it is a density mechanism or a point process and whether its
+//! current is an `ELECTRODE_CURRENT`. The solver gives each type used by a cell one
+//! [`MechanismData`]: a list of *instances* (one per segment of every section it is inserted in,
+//! in node order; one per point-process object), each with the index of the node it sits on, and
+//! one `Vec<f64>` column per RANGE variable (struct of arrays: `columns[var][instance]`). Columns
+//! start at [`VariableSpec::default`] and are then overwritten by the values the cell model sets
+//! (density: hoc name `<var>_<suffix>` per segment; point process: plain `<var>`). A point process
+//! at x = 0 or 1 sits on a zero-area node whose area is 100, as in NEURON.
 //!
 //! # Units
 //! v in mV, t and dt in ms, celsius in degC, area in um2. Density mechanisms: currents in mA/cm2,
-//! conductances in S/cm2. Point processes: currents in nA, conductances in uS; the solver-facing
-//! helper [`KernelContext::add_current`] scales them by `1e2/area_um2` to mA/cm2 (NEURON's
+//! conductances in S/cm2. Point processes: currents in nA, conductances in uS; the helper
+//! [`KernelContext::add_current`] scales them by `1e2/area_um2` to mA/cm2 (NEURON's
 //! `_g *= 1.e2/_nd_area`). Ion variables: reversal potential mV, concentrations mM, ion currents
-//! mA/cm2 (a point process writing an ion current scales it by `1e2/area` too, see
+//! mA/cm2 (a point process's ion current is scaled by `1e2/area` too, see
 //! [`KernelContext::add_ion_current`]).
 //!
 //! # Sign conventions
 //! A membrane current is positive **outward**: a density mechanism computing `i = g*(v-e)` calls
 //! `add_current(node, i, g)`, which does `rhs -= i; d += g`. An `ELECTRODE_CURRENT` (IClamp) is
 //! positive **inward** (depolarising); for such a type `add_current` does `rhs += i; d -= g`.
-//! `g` must be NEURON's *numerical* dI/dV: evaluate the BREAKPOINT current at `v + 0.001` and at
-//! `v` (in that order, so ASSIGNED values left behind are those at `v`), `g = (i(v+0.001) - i(v)) /
-//! 0.001`. The same difference gives `di<ion>/dv` for each ion current written.
+//! `g` must be NEURON's *numerical* dI/dV: evaluate the BREAKPOINT currents at `v + 0.001` and
+//! then at `v` (so the ASSIGNED values left behind are those at `v`), `g = (i(v+0.001) - i(v)) /
+//! 0.001` for the total, and the same difference per ion current for `di<ion>/dv`. Ion currents
+//! are *added* (`+=`) to the accumulators, never assigned: several mechanisms share them.
 //!
 //! # Call order (fixed step, NEURON `secondorder = 0`; see `solver` for the full step)
 //! `finitialize(v_init)`: t = 0; every node's v = v_init; vector plays set their first value;
-//! ions initialise (concentrations from `<ion>i0_<ion>_ion` / `<ion>o0_<ion>_ion` when some
-//! mechanism WRITEs them, reversal potentials by Nernst when concentrations are used);
-//! [`MechanismKernel::initialize`] runs for every type (INITIAL: states to steady state at v);
-//! then one current evaluation exactly as in a step, with t = 0.
+//! ions initialise (concentrations from `<ion>i0_<ion>_ion` / `<ion>o0_<ion>_ion` where some
+//! mechanism WRITEs them, reversal potentials by Nernst where concentrations are used);
+//! [`MechanismKernel::initialize`] runs for every type in registration order (INITIAL: states to
+//! their steady state at v; a mechanism that WRITEs a concentration may set it here); then one
+//! current evaluation exactly as in a step, with t = 0, so t = 0 recordings see currents.
 //!
 //! Each step from t_n to t_n + dt:
-//! 1. vector plays assign their value for step n;
+//! 1. spike detectors test v_n; vector plays assign their value for step n;
 //! 2. t = t_n + dt/2; `rhs` and `d` are zeroed; every ion's `current` and `dcurrent_dv` are zeroed
-//!    and reversal potentials with the Nernst-every-step style are recomputed at `celsius`;
-//! 3. [`MechanismKernel::current`] for every type, in registration order. `ctx.v_mv` is v_n, `ctx.t_ms`
-//!    the mid-step time (IClamp tests `del <= t < del + dur` against it). Read ion variables
-//!    (`erev`, `conc_in`, `conc_out`) and add to ion accumulators; add membrane current and g;
+//!    and reversal potentials with the Nernst-every-step style are recomputed at `celsius` from
+//!    the concentrations the previous step left;
+//! 3. [`MechanismKernel::current`] for every type. `ctx.v_mv` is v_n, `ctx.t_ms` the mid-step
+//!    time (IClamp tests `del <= t < del + dur` against it). Read ion variables (`erev`,
+//!    `conc_in`, `conc_out`), add ion currents and membrane current with g. Valid here: all
+//!    STATEs at t_{n-1/2}, concentrations and reversal potentials for this step;
 //! 4. the solver adds capacitance and axial terms, solves, and sets v_{n+1} = v_n + dv;
 //! 5. t = t_n + dt; [`MechanismKernel::advance`] for every type with `ctx.v_mv` = v_{n+1}:
-//!    integrate STATEs over dt (cnexp: `x += (1 - exp(dt*a))*(b - x)` with the exact `exp`), and
-//!    update concentrations a mechanism WRITEs. `rhs`/`d` must not be touched here.
+//!    integrate STATEs over dt (cnexp: `x += (1 - exp(dt*a))*(b - x)` with the exact `exp`;
+//!    derivimplicit/sparse: backward Euler) and update concentrations the mechanism WRITEs
+//!    (`ctx.ions.species[..].conc_in[node] = ...`). The ion `current` accumulators still hold the
+//!    totals of step 3. `rhs`/`d` must not be touched here.
 //!
 //! # Ions
 //! Species are declared by name in [`IonUse`] (`na`, `k`, `ca` or any custom name such as `cas`,
-//! `leak`); see [`ions`] for NEURON's defaults and `ion_style` rules. Per node, a species holds
-//! `erev`, `conc_in`, `conc_out`, `current`, `dcurrent_dv`, indexed by **node index**
-//! (`data.node[i]`), through `ctx.ions.species[data.ions[k].0]` where `k` is the position of the
-//! `USEION` in [`MechanismInfo::ions`].
+//! `leak`, whose `VALENCE` must be given somewhere if its reversal potential needs Nernst); see
+//! [`ions`] for NEURON's defaults and `ion_style` rules. Per node, a species holds `erev`,
+//! `conc_in`, `conc_out`, `current`, `dcurrent_dv`, indexed by **node index** (`data.node[i]`),
+//! through `ctx.ions.species[data.ions[k].0]` where `k` is the position of the `USEION` in
+//! [`MechanismInfo::ions`]. A cell model may set `e<ion>`, `<ion>i`, `<ion>o` per section; with
+//! NEURON's rules `finitialize` then overrides the ones that are initialised by style.
 //!
 //! # Globals
 //! `MechanismData::globals` holds the type's GLOBAL values in [`MechanismInfo::globals`] order; the
-//! cell model sets them by hoc name `<name>_<suffix>` (e.g. `usetable_hh`). `MechanismData::scratch`
-//! is kernel-private storage (rate tables and the like) that the solver never reads.
+//! cell model sets them by hoc name `<name>_<suffix>` (e.g. `usetable_hh`). `celsius`, `t` and
+//! `dt` are in the context. `MechanismData::scratch` is kernel-private storage (rate tables and
+//! the like) that the solver never reads.
+//!
+//! # Not yet supported
+//! NET_RECEIVE / event delivery, POINTER, BEFORE/AFTER blocks, `secondorder = 2`, CVODE.
+//! Kernels take `&self` and must keep per-cell data in `MechanismData`, so one kernel serves many
+//! simulations at once.
 pub mod ions;
 pub mod registry;
 

@@ -120,14 +120,22 @@ impl CellModel {
                 section: child_name,
             });
         }
+        // Walk up from the parent; a hand-built model may already hold a cycle or a dangling
+        // index, so the walk is bounded and indexed with `get`.
         let mut ancestor = Some(parent);
+        let mut steps = 0;
         while let Some(id) = ancestor {
-            if id == child {
+            if id == child || steps > self.sections.len() {
                 return Err(ModelError::Loop {
                     section: child_name,
                 });
             }
-            ancestor = self.sections[id.0].parent.map(|c| c.parent);
+            steps += 1;
+            ancestor = self
+                .sections
+                .get(id.0)
+                .and_then(|section| section.parent)
+                .map(|c| c.parent);
         }
         self.section_mut(child)?.parent = Some(Connection { parent, parent_x });
         Ok(())

@@ -9,6 +9,7 @@ use super::model::CellModel;
 use super::section::Pt3d;
 
 /// 3-D points per section (indexed by section id), as NEURON holds them after `define_shape()`.
+/// `disc` must be the discretization of `model` (it supplies the segment diameters).
 pub fn define_shape(model: &CellModel, disc: &Discretization) -> Vec<Vec<Pt3d>> {
     let order = section_order(model);
     let mut shapes: Vec<Vec<Pt3d>> = vec![Vec::new(); model.sections.len()];

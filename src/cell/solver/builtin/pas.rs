@@ -52,6 +52,8 @@ impl MechanismKernel for Pas {
     fn initialize(&self, _data: &mut MechanismData, _ctx: &mut KernelContext) {}
 
     fn current(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
+        // G, E and I are three distinct indices below `info.variables.len()`, the column count
+        // `MechanismData::new` creates, so the disjoint borrow cannot fail.
         let [g, e, i] = data
             .columns
             .get_disjoint_mut([G, E, I])
