@@ -357,6 +357,36 @@ mod tests {
     }
 
     #[test]
+    fn children_attach_to_the_node_containing_their_connection_point() {
+        // NEURON: x = 1 -> parent's end node; x = 0 -> parent's own x = 0 node; interior x ->
+        // centre of segment floor(nseg*x) (0.3 with nseg 3 -> segment 0; 0.5 -> segment 1).
+        let mut cell = CellModel::new();
+        let soma = cell.add_cylinder("soma", 10.0, 10.0, 3).unwrap();
+        let mut child = |name: &str, x: f64| {
+            let id = cell.add_cylinder(name, 10.0, 1.0, 1).unwrap();
+            cell.connect(id, soma, x).unwrap();
+            id
+        };
+        let (a, b, c, e) = (
+            child("a", 0.3),
+            child("b", 0.5),
+            child("c", 1.0),
+            child("e", 0.0),
+        );
+        let disc = Discretization::new(&cell).unwrap();
+        let soma_nodes = disc.sections[soma.0];
+        let parent_of = |id: SectionId| disc.parent[disc.sections[id.0].first_node];
+        assert_eq!(parent_of(a), soma_nodes.segment_node(0));
+        assert_eq!(parent_of(b), soma_nodes.segment_node(1));
+        assert_eq!(parent_of(c), soma_nodes.end_node());
+        assert_eq!(parent_of(e), soma_nodes.parent_node);
+        assert_eq!(soma_nodes.parent_node, 0, "the root node comes first");
+        for node in disc.n_roots..disc.n_nodes() {
+            assert!(disc.parent[node] < node, "parent index < child index");
+        }
+    }
+
+    #[test]
     fn frustum_area_includes_slant() {
         // One segment tapering 2 -> 4 um over 10 um: lateral area pi*(r1+r2)*slant.
         let mut cell = CellModel::new();
