@@ -16,7 +16,11 @@
 //!
 //! `secondorder = 2` (Crank-Nicolson) would change only step 2's `cfac` to `0.002/dt`, step 3's
 //! update to `v += 2*dv` plus an ion-current correction; not implemented.
-pub mod build;
+//!
+//! Modules: `simulation` (the stepper and its public API), `build` (model + registry -> flat
+//! mechanism and ion arrays, all name checks), `hines` (the tree solve), `record` (variable
+//! references, recordings, plays, spike detectors), `builtin` (pas, hh, IClamp), `error`.
+mod build;
 pub mod builtin;
 pub mod error;
 pub mod hines;

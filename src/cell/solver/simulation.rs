@@ -261,7 +261,7 @@ impl Simulation {
 
     /// Record `var` at t = 0 (from the next `finitialize`) and after every step.
     pub fn record(&mut self, var: VarRef) -> RecordId {
-        self.recordings.push(super::record::Recording {
+        self.recordings.push(Recording {
             var,
             values: Vec::new(),
         });
