@@ -152,6 +152,17 @@ fn unknown_names_are_errors() {
         Err(SimError::UnknownRangeVariable { .. })
     ));
     assert!(matches!(sim.set_dt(0.0), Err(SimError::InvalidDt { .. })));
+    assert!(matches!(
+        sim.set_global("usetable_hh", 1.0),
+        Err(SimError::UnknownGlobal { .. })
+    ));
+
+    let mut cell = CellModel::new();
+    let soma = cell.add_section("soma[0]");
+    cell.insert(soma, "hh").unwrap();
+    let mut sim = build(&cell).unwrap();
+    sim.set_global("usetable_hh", 1.0).unwrap();
+    sim.set_global("nai0_na_ion", 12.0).unwrap();
 }
 
 #[test]

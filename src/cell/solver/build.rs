@@ -275,6 +275,38 @@ fn apply_ion_values(
     Ok(())
 }
 
+/// Set GLOBAL `name` (`<var>_<suffix>`, `<ion>i0_<ion>_ion`, `<ion>o0_<ion>_ion`) among the
+/// mechanism types and ions in use; false when nothing has that name.
+pub(crate) fn assign_global(
+    slots: &mut [MechanismSlot],
+    ions: &mut IonStore,
+    name: &str,
+    value: f64,
+) -> bool {
+    for species in &mut ions.species {
+        let ion = &species.name;
+        if name == format!("{ion}i0_{ion}_ion") {
+            species.conc_in0_mm = value;
+            return true;
+        }
+        if name == format!("{ion}o0_{ion}_ion") {
+            species.conc_out0_mm = value;
+            return true;
+        }
+    }
+    for slot in slots {
+        let info = slot.kernel.info();
+        let index = name
+            .strip_suffix(&format!("_{}", info.name))
+            .and_then(|global| info.global_index(global));
+        if let Some(index) = index {
+            slot.data.globals[index] = value;
+            return true;
+        }
+    }
+    false
+}
+
 /// Apply `CellModel::globals`: `<name>_<suffix>` for mechanisms, `<ion>i0_<ion>_ion` and
 /// `<ion>o0_<ion>_ion` for ions. Globals of registered but unused mechanisms are accepted and
 /// ignored; names matching nothing are errors.
@@ -283,29 +315,11 @@ fn apply_globals(
     registry: &MechanismRegistry,
     instantiated: &mut Instantiated,
 ) -> Result<(), SimError> {
-    'names: for (name, &value) in &model.globals {
-        for species in &mut instantiated.ions.species {
-            let ion = &species.name;
-            if *name == format!("{ion}i0_{ion}_ion") {
-                species.conc_in0_mm = value;
-                continue 'names;
-            }
-            if *name == format!("{ion}o0_{ion}_ion") {
-                species.conc_out0_mm = value;
-                continue 'names;
-            }
-        }
-        if name.ends_with("_ion") {
-            continue; // an ion no mechanism uses
-        }
-        for slot in &mut instantiated.slots {
-            let info = slot.kernel.info();
-            if let Some(global) = name.strip_suffix(&format!("_{}", info.name)) {
-                if let Some(index) = info.global_index(global) {
-                    slot.data.globals[index] = value;
-                    continue 'names;
-                }
-            }
+    for (name, &value) in &model.globals {
+        if assign_global(&mut instantiated.slots, &mut instantiated.ions, name, value)
+            || name.ends_with("_ion")
+        {
+            continue; // assigned, or an ion no mechanism of this cell uses
         }
         let unused_mechanism = registry.names().any(|mechanism| {
             name.strip_suffix(&format!("_{mechanism}"))

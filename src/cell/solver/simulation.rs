@@ -4,7 +4,7 @@
 use crate::cell::mechanism::{IonStore, KernelContext, MechanismRegistry};
 use crate::cell::morphology::{CellModel, Discretization, PointProcessId, SectionId};
 
-use super::build::{instantiate, MechanismSlot};
+use super::build::{assign_global, instantiate, MechanismSlot};
 use super::error::SimError;
 use super::hines;
 use super::record::{DetectorId, IonField, Play, RecordId, Recording, SpikeDetector, VarRef};
@@ -96,6 +96,18 @@ impl Simulation {
     /// Set the temperature (degC); takes effect at the next current or state evaluation.
     pub fn set_celsius(&mut self, celsius_degc: f64) {
         self.celsius_degc = celsius_degc;
+    }
+
+    /// Set a GLOBAL of a mechanism or ion in use by hoc name (`usetable_hh`, `cai0_ca_ion`);
+    /// takes effect at the next kernel call (concentration globals at the next `finitialize`).
+    pub fn set_global(&mut self, name: &str, value: f64) -> Result<(), SimError> {
+        if assign_global(&mut self.slots, &mut self.ions, name, value) {
+            Ok(())
+        } else {
+            Err(SimError::UnknownGlobal {
+                name: name.to_string(),
+            })
+        }
     }
 
     /// The model's `v_init` (mV).
