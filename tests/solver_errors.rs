@@ -188,3 +188,11 @@ fn blow_up_names_section_and_time_and_suggests_smaller_dt() {
         "{message}"
     );
 }
+
+#[test]
+fn simulations_can_move_between_threads() {
+    // FI sweeps run one simulation per thread (rayon): Simulation must be Send + Sync.
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Simulation>();
+    assert_send_sync::<MechanismRegistry>();
+}

@@ -387,9 +387,14 @@ impl Simulation {
     /// Step while t < `tstop_ms - dt/2` (stdrun's `continuerun`). t accumulates two half steps per
     /// step exactly as NEURON's does, so step times match NEURON's to the last bit.
     pub fn run_until(&mut self, tstop_ms: f64) -> Result<(), SimError> {
-        let expected = ((tstop_ms - self.t_ms) / self.dt_ms).ceil().max(0.0) as usize + 1;
+        // Reserve the samples up front so the loop does not reallocate (capped: a very long run
+        // grows its recordings as it goes instead of failing on one huge request).
+        const MAX_RESERVE: f64 = (1u64 << 24) as f64;
+        let expected = ((tstop_ms - self.t_ms) / self.dt_ms)
+            .ceil()
+            .clamp(0.0, MAX_RESERVE) as usize;
         for recording in &mut self.recordings {
-            recording.values.reserve(expected);
+            recording.values.reserve(expected + 1);
         }
         let stop_ms = tstop_ms - self.dt_ms / 2.0;
         while self.t_ms < stop_ms {
