@@ -18,7 +18,7 @@
 //! at x = 0 or 1 sits on a zero-area node whose area is 100, as in NEURON.
 //!
 //! # Units
-//! v in mV, t and dt in ms, celsius in degC, area in um2. Density mechanisms: currents in mA/cm2,
+//! v in mV, t and dt in ms, celsius in degC, area and diam (`ctx.diam_um`) in um2 and um. Density mechanisms: currents in mA/cm2,
 //! conductances in S/cm2. Point processes: currents in nA, conductances in uS; the helper
 //! [`KernelContext::add_current`] scales them by `1e2/area_um2` to mA/cm2 (NEURON's
 //! `_g *= 1.e2/_nd_area`). Ion variables: reversal potential mV, concentrations mM, ion currents
@@ -251,6 +251,9 @@ pub struct KernelContext<'a> {
     pub v_mv: &'a [f64],
     /// Membrane area per node (100 for the zero-area end and root nodes).
     pub area_um2: &'a [f64],
+    /// Segment diameter per node (NEURON's `diam`, for mechanisms that read it; 0 on zero-area
+    /// nodes).
+    pub diam_um: &'a [f64],
     /// Ion variables per species and node.
     pub ions: &'a mut IonStore,
     /// Right-hand side per node (mA/cm2); only `current` adds to it.

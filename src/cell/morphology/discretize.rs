@@ -73,6 +73,8 @@ pub struct Discretization {
     pub parent: Vec<usize>,
     /// Node area (um2); 100 on zero-area nodes.
     pub area_um2: Vec<f64>,
+    /// Segment diameter per node (um, NEURON's `diam` range variable); 0 on zero-area nodes.
+    pub diam_um: Vec<f64>,
     /// Conductance between a node and its parent (uS), NEURON's `NODERINV`; 0 on roots.
     pub rinv_us: Vec<f64>,
     /// Effect of node i on its parent's equation, `-1e2*rinv/area(parent)`.
@@ -108,6 +110,7 @@ impl Discretization {
             n_roots,
             parent: vec![0; n_nodes],
             area_um2: vec![100.0; n_nodes],
+            diam_um: vec![0.0; n_nodes],
             rinv_us: vec![0.0; n_nodes],
             a: vec![0.0; n_nodes],
             b: vec![0.0; n_nodes],
@@ -157,6 +160,7 @@ impl Discretization {
             let node = nodes.segment_node(k);
             self.parent[node] = if k == 0 { nodes.parent_node } else { node - 1 };
             self.area_um2[node] = segment.area_um2;
+            self.diam_um[node] = segment.diam_um;
             self.rinv_us[node] = 1.0 / segment.ri_mohm;
             self.cm_uf_cm2[node] = section.cm_uf_cm2.at(k);
             self.node_section[node] = id;
