@@ -174,15 +174,40 @@ fn table_rates(table: &[f64], v: f64) -> Rates {
     Rates::from_array(values)
 }
 
-/// Rates the way NEURON's generated `rates()` gets them (table, or exact with `q10`).
-fn rates(data: &mut MechanismData, v: f64, celsius_degc: f64, q10: f64) -> Rates {
-    if data.globals[USETABLE] == 0.0 {
-        return rates_with_q10(v, q10);
+/// How this call gets its rates: NEURON's generated `rates()` (table, or exact with `q10`).
+enum RateSource<'a> {
+    Exact { q10: f64 },
+    Table(&'a [f64]),
+}
+
+impl RateSource<'_> {
+    #[inline]
+    fn at(&self, v: f64) -> Rates {
+        match self {
+            RateSource::Exact { q10 } => rates_with_q10(v, *q10),
+            RateSource::Table(table) => table_rates(table, v),
+        }
     }
-    if data.scratch.first() != Some(&celsius_degc) {
-        build_table(&mut data.scratch, celsius_degc);
+}
+
+/// Prepare the rate source for one kernel call (rebuilding the table if celsius changed), and
+/// hand back the columns for mutation alongside it.
+fn rate_source_split<'a>(
+    globals: &mut [f64],
+    scratch: &'a mut Vec<f64>,
+    columns: &'a mut [Vec<f64>],
+    celsius_degc: f64,
+) -> (RateSource<'a>, &'a mut [Vec<f64>]) {
+    if globals[USETABLE] == 0.0 {
+        let source = RateSource::Exact {
+            q10: q10(celsius_degc),
+        };
+        return (source, columns);
     }
-    table_rates(&data.scratch, v)
+    if scratch.first() != Some(&celsius_degc) {
+        build_table(scratch, celsius_degc);
+    }
+    (RateSource::Table(scratch), columns)
 }
 
 impl Hh {
@@ -253,14 +278,19 @@ impl MechanismKernel for Hh {
     }
 
     fn initialize(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let q10 = q10(ctx.celsius_degc);
-        for k in 0..data.len() {
-            let v = ctx.v_mv[data.node[k]];
-            let r = rates(data, v, ctx.celsius_degc, q10);
-            store_rates(&mut data.columns, k, &r);
-            data.columns[M][k] = r.minf;
-            data.columns[H][k] = r.hinf;
-            data.columns[N][k] = r.ninf;
+        let nodes = &data.node;
+        let (source, columns) = rate_source_split(
+            &mut data.globals,
+            &mut data.scratch,
+            &mut data.columns,
+            ctx.celsius_degc,
+        );
+        for (k, &node) in nodes.iter().enumerate() {
+            let r = source.at(ctx.v_mv[node]);
+            store_rates(columns, k, &r);
+            columns[M][k] = r.minf;
+            columns[H][k] = r.hinf;
+            columns[N][k] = r.ninf;
         }
     }
 
@@ -294,15 +324,25 @@ impl MechanismKernel for Hh {
 
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         let dt = ctx.dt_ms;
-        let q10 = q10(ctx.celsius_degc);
-        for k in 0..data.len() {
-            let v = ctx.v_mv[data.node[k]];
-            let r = rates(data, v, ctx.celsius_degc, q10);
-            store_rates(&mut data.columns, k, &r);
-            let columns = &mut data.columns;
-            columns[M][k] = cnexp(columns[M][k], r.minf, r.mtau, dt);
-            columns[H][k] = cnexp(columns[H][k], r.hinf, r.htau, dt);
-            columns[N][k] = cnexp(columns[N][k], r.ninf, r.ntau, dt);
+        let nodes = &data.node;
+        let (source, columns) = rate_source_split(
+            &mut data.globals,
+            &mut data.scratch,
+            &mut data.columns,
+            ctx.celsius_degc,
+        );
+        // Nine distinct column indices, all below the column count `MechanismData::new` made
+        // from `info.variables`, so the disjoint borrow cannot fail.
+        let [minf, hinf, ninf, mtau, htau, ntau, m, h, n] = columns
+            .get_disjoint_mut([MINF, HINF, NINF, MTAU, HTAU, NTAU, M, H, N])
+            .expect("hh columns are distinct and present");
+        for (k, &node) in nodes.iter().enumerate() {
+            let r = source.at(ctx.v_mv[node]);
+            (minf[k], hinf[k], ninf[k]) = (r.minf, r.hinf, r.ninf);
+            (mtau[k], htau[k], ntau[k]) = (r.mtau, r.htau, r.ntau);
+            m[k] = cnexp(m[k], r.minf, r.mtau, dt);
+            h[k] = cnexp(h[k], r.hinf, r.htau, dt);
+            n[k] = cnexp(n[k], r.ninf, r.ntau, dt);
         }
     }
 }
