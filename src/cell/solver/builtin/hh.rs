@@ -192,8 +192,8 @@ impl RateSource<'_> {
 
 /// Prepare the rate source for one kernel call (rebuilding the table if celsius changed), and
 /// hand back the columns for mutation alongside it.
-fn rate_source_split<'a>(
-    globals: &mut [f64],
+fn rate_source<'a>(
+    globals: &[f64],
     scratch: &'a mut Vec<f64>,
     columns: &'a mut [Vec<f64>],
     celsius_degc: f64,
@@ -279,8 +279,8 @@ impl MechanismKernel for Hh {
 
     fn initialize(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         let nodes = &data.node;
-        let (source, columns) = rate_source_split(
-            &mut data.globals,
+        let (source, columns) = rate_source(
+            &data.globals,
             &mut data.scratch,
             &mut data.columns,
             ctx.celsius_degc,
@@ -325,8 +325,8 @@ impl MechanismKernel for Hh {
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         let dt = ctx.dt_ms;
         let nodes = &data.node;
-        let (source, columns) = rate_source_split(
-            &mut data.globals,
+        let (source, columns) = rate_source(
+            &data.globals,
             &mut data.scratch,
             &mut data.columns,
             ctx.celsius_degc,
