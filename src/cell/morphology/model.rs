@@ -2,6 +2,18 @@
 //! values, point processes, temperature and v_init) and the builder API that the HOC interpreter,
 //! the SWC loader and tests use to make one. Checks structure (nseg, L, diam, Ra, loops); it does
 //! not know any mechanism's variables, which the solver checks when it instantiates the model.
+//!
+//! HOC to builder: `create soma` -> [`CellModel::add_section`] (name as NEURON prints it,
+//! `soma[0]`); `connect dend(0), soma(1)` -> [`CellModel::connect`]`(dend, soma, 1.0)` (only the
+//! child's 0 end may connect); `L`, `diam`, `nseg`, `Ra`, `cm` -> `set_length`, `set_diam`,
+//! `set_nseg`, `set_ra`, `set_cm`; `pt3dadd(x, y, z, d)` -> [`CellModel::add_pt3d`] (two or more
+//! points make the geometry pt3d-based, L becomes their arc length); `insert hh` ->
+//! [`CellModel::insert`]; `gnabar_hh = 0.12` -> [`CellModel::set_range`]; `g_pas(x) = v` ->
+//! [`CellModel::set_range_at`], or by segment index with [`CellModel::set_segment_range`];
+//! `ena = 50` (an ion variable) -> `set_range` too; `new IClamp(0.5)` + `.amp = ...` ->
+//! [`CellModel::add_point_process`] + [`CellModel::set_point_value`]; `celsius`, `v_init` ->
+//! fields; mechanism GLOBALs -> [`CellModel::set_global`]. `define_shape()` changes nothing
+//! electrical here (see `shape`).
 
 use std::collections::BTreeMap;
 
