@@ -181,6 +181,38 @@ fn zap_10pa_with_played_amplitude_matches_neuron_dt_0_1() {
 }
 
 #[test]
+fn pt3d_geometry_from_define_shape_runs_the_same_clamp() {
+    // NEURON computed BallStick_HH's areas from the single-precision points define_shape made;
+    // feeding those points back as the geometry exercises the pt3d path in a full run.
+    let Some(shared) = shared_dir() else { return };
+    let dir = reference_dir(&shared, "0.025");
+    let results = read_results(&dir);
+    let reference_spikes = results["protocols"]["CurrentClamp_1s"]["results"]["spike_times_ms"]
+        .as_array()
+        .expect("spike list")
+        .len();
+    let reference = read_trace(&dir.join("traces/cc1s_150pA_fullres.csv"));
+    let (mut cell, soma, _) = ballstick();
+    let disc = bmtool::cell::morphology::Discretization::new(&cell).unwrap();
+    let shapes = bmtool::cell::morphology::define_shape(&cell, &disc);
+    for (index, points) in shapes.into_iter().enumerate() {
+        for point in points {
+            cell.add_pt3d(bmtool::cell::morphology::SectionId(index), point)
+                .unwrap();
+        }
+    }
+    assert!(cell.sections.iter().all(|s| s.has_pt3d_geometry()));
+    let run = run_clamp(&cell, soma, 0.025, 0.15, 100.0, 800.0, 1000.0);
+    let before = max_abs_diff(&run.v_mv, &reference, 1, 101.0);
+    eprintln!(
+        "BallStick_HH pt3d geometry: max |dV| before first spike {before:.3e} mV, {} spikes",
+        run.spikes_ms.len()
+    );
+    assert!(before < 0.1);
+    assert_eq!(run.spikes_ms.len(), reference_spikes);
+}
+
+#[test]
 fn passive_trace_matches_neuron_dt_0_025() {
     check_passive("0.025", 0.025);
 }
