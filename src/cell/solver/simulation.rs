@@ -9,7 +9,7 @@ use super::error::SimError;
 use super::hines;
 use super::record::{DetectorId, IonField, Play, RecordId, Recording, SpikeDetector, VarRef};
 
-/// NEURON's blow-up guard: |v| beyond this (or NaN) stops a run.
+/// Blow-up guard: a node's |v| beyond this (or NaN) stops a run with [`SimError::Unstable`].
 pub const V_LIMIT_MV: f64 = 1e4;
 
 /// A cell ready to run.
@@ -23,6 +23,7 @@ pub struct Simulation {
     slots: Vec<MechanismSlot>,
     ions: IonStore,
     point_instances: Vec<(usize, usize)>,
+    point_sections: Vec<SectionId>,
     t_ms: f64,
     dt_ms: f64,
     celsius_degc: f64,
@@ -47,6 +48,7 @@ impl Simulation {
             slots: instantiated.slots,
             ions: instantiated.ions,
             point_instances: instantiated.point_instances,
+            point_sections: model.point_processes.iter().map(|p| p.section).collect(),
             t_ms: 0.0,
             dt_ms: 0.025,
             celsius_degc: model.celsius_degc,
@@ -193,17 +195,20 @@ impl Simulation {
 
     /// Reference to a variable of a point process (`amp`, `i`).
     pub fn point_ref(&self, point: PointProcessId, name: &str) -> Result<VarRef, SimError> {
-        let unknown = || SimError::UnknownVariable {
-            section: String::from("(point process)"),
-            mechanism: format!("point process {}", point.0),
-            variable: name.to_string(),
+        let (Some(&(mechanism, instance)), Some(section)) = (
+            self.point_instances.get(point.0),
+            self.point_sections.get(point.0),
+        ) else {
+            return Err(crate::cell::morphology::ModelError::UnknownPointProcess {
+                index: point.0,
+            }
+            .into());
         };
-        let &(mechanism, instance) = self.point_instances.get(point.0).ok_or_else(unknown)?;
         let info = self.slots[mechanism].kernel.info();
         let variable = info
             .variable_index(name)
             .ok_or_else(|| SimError::UnknownVariable {
-                section: String::from("(point process)"),
+                section: self.section_names[section.0].clone(),
                 mechanism: info.name.clone(),
                 variable: name.to_string(),
             })?;
