@@ -1,1 +1,4 @@
 //! Single cells: morphology, the cable solver, NMODL mechanisms, HOC templates and protocols.
+pub mod mechanism;
+pub mod morphology;
+pub mod solver;

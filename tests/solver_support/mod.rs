@@ -1,0 +1,183 @@
+//! Shared helpers for the solver tests: BallStick_HH built through the public API with the values
+//! of `../shared/cells/ballstick_hh/ballstick.hoc`, and readers for the NEURON reference files in
+//! `../shared/reference/cells/BallStick_HH/`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use bmtool::cell::mechanism::MechanismRegistry;
+use bmtool::cell::morphology::{CellModel, SectionId};
+use bmtool::cell::solver::Simulation;
+
+/// `../shared` next to the repository, if present.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: ../shared not found");
+        None
+    }
+}
+
+/// BallStick_HH reference directory for one dt (`"0.025"` or `"0.1"`).
+pub fn reference_dir(shared: &std::path::Path, dt: &str) -> PathBuf {
+    shared.join(format!("reference/cells/BallStick_HH/dt{dt}"))
+}
+
+/// Read a `t_ms,v_mV` trace.
+pub fn read_trace(path: &std::path::Path) -> Vec<(f64, f64)> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .skip(1)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (t, v) = line.split_once(',').expect("two columns");
+            (t.parse().expect("t_ms"), v.parse().expect("v_mV"))
+        })
+        .collect()
+}
+
+/// Read `results.json`.
+pub fn read_results(dir: &std::path::Path) -> serde_json::Value {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+/// The BallStick_HH cell of ballstick.hoc: soma (L = diam = 12.6157, nseg 1, hh with the
+/// template's values) and dend (L 200, diam 1, nseg 11, pas g 0.001 e -65) attached at soma(1),
+/// Ra 100 and cm 1 everywhere, celsius 6.3, v_init -65.
+pub fn ballstick() -> (CellModel, SectionId, SectionId) {
+    let mut cell = CellModel::new();
+    let soma = cell.add_cylinder("soma[0]", 12.6157, 12.6157, 1).unwrap();
+    let dend = cell.add_cylinder("dend[0]", 200.0, 1.0, 11).unwrap();
+    cell.connect(dend, soma, 1.0).unwrap();
+    for section in [soma, dend] {
+        cell.set_ra(section, 100.0).unwrap();
+        cell.set_cm(section, 1.0).unwrap();
+    }
+    cell.insert(soma, "hh").unwrap();
+    cell.set_range(soma, "gnabar_hh", 0.12).unwrap();
+    cell.set_range(soma, "gkbar_hh", 0.036).unwrap();
+    cell.set_range(soma, "gl_hh", 0.0003).unwrap();
+    cell.set_range(soma, "el_hh", -54.3).unwrap();
+    cell.insert(dend, "pas").unwrap();
+    for segment in 0..11 {
+        cell.set_segment_range(dend, segment, "g_pas", 0.001)
+            .unwrap();
+        cell.set_segment_range(dend, segment, "e_pas", -65.0)
+            .unwrap();
+    }
+    cell.celsius_degc = 6.3;
+    cell.v_init_mv = -65.0;
+    (cell, soma, dend)
+}
+
+/// Outcome of one current-clamp run at soma(0.5).
+pub struct ClampRun {
+    /// v at soma(0.5) at t = 0 and after every step.
+    pub v_mv: Vec<f64>,
+    /// Spike times (threshold -15 mV, NetCon rule).
+    pub spikes_ms: Vec<f64>,
+}
+
+/// bmtool's current clamp: IClamp at soma(0.5) (amp nA, del, dur), finitialize(v_init), run to
+/// tstop at dt, recording soma v and spikes at -15 mV.
+pub fn run_clamp(
+    cell: &CellModel,
+    soma: SectionId,
+    dt_ms: f64,
+    amp_na: f64,
+    del_ms: f64,
+    dur_ms: f64,
+    tstop_ms: f64,
+) -> ClampRun {
+    let mut cell = cell.clone();
+    let clamp = cell.add_point_process("IClamp", soma, 0.5).unwrap();
+    cell.set_point_value(clamp, "amp", amp_na).unwrap();
+    cell.set_point_value(clamp, "del", del_ms).unwrap();
+    cell.set_point_value(clamp, "dur", dur_ms).unwrap();
+    let registry = MechanismRegistry::with_builtins();
+    let mut sim = Simulation::new(&cell, &registry).unwrap();
+    sim.set_dt(dt_ms).unwrap();
+    let v = sim.range_ref(soma, 0.5, "v").unwrap();
+    let record = sim.record(v);
+    let detector = sim.add_spike_detector(soma, 0.5, -15.0).unwrap();
+    sim.finitialize(cell.v_init_mv).unwrap();
+    sim.run_until(tstop_ms).unwrap();
+    ClampRun {
+        v_mv: sim.recorded(record).to_vec(),
+        spikes_ms: sim.spike_times(detector).to_vec(),
+    }
+}
+
+/// ZAP protocol parameters (results.json `ZAP*` params, amplitude converted to nA).
+#[derive(Debug, Clone, Copy)]
+pub struct Zap {
+    /// Chirp amplitude (nA).
+    pub amp_na: f64,
+    /// Injection start (ms).
+    pub delay_ms: f64,
+    /// Injection length (ms).
+    pub dur_ms: f64,
+    /// Run length (ms).
+    pub tstop_ms: f64,
+    /// Start frequency (Hz).
+    pub fstart_hz: f64,
+    /// End frequency (Hz).
+    pub fend_hz: f64,
+}
+
+/// bmtool's ZAP (`singlecell.ZAP.zap_current`): a linear chirp from `fstart` to `fend` Hz of
+/// amplitude `amp_na`, sampled on the dt grid from index int(delay/dt) to int((delay+dur)/dt),
+/// zero elsewhere, played step-wise into an IClamp (del = delay, dur = dur) at soma(0.5).
+/// Returns soma v at t = 0 and after every step.
+pub fn run_zap(cell: &CellModel, soma: SectionId, dt_ms: f64, zap: &Zap) -> Vec<f64> {
+    let Zap {
+        amp_na,
+        delay_ms,
+        dur_ms,
+        tstop_ms,
+        fstart_hz,
+        fend_hz,
+    } = *zap;
+    let index_rest = (delay_ms / dt_ms) as usize;
+    let index_final = ((delay_ms + dur_ms) / dt_ms) as usize;
+    let n_samples = (tstop_ms / dt_ms) as usize + 1;
+    let t: Vec<f64> = (0..n_samples).map(|i| i as f64 * dt_ms).collect();
+    let t_inj = &t[..index_final - index_rest + 1];
+    let t_last = *t_inj.last().expect("non-empty injection");
+    let (f0, f1) = (fstart_hz * 1e-3, fend_hz * 1e-3);
+    let mut current_na = vec![0.0; n_samples];
+    for (k, &tk) in t_inj.iter().enumerate() {
+        current_na[index_rest + k] =
+            amp_na * (std::f64::consts::PI * (2.0 * f0 + (f1 - f0) / t_last * tk) * tk).sin();
+    }
+    let mut cell = cell.clone();
+    let clamp = cell.add_point_process("IClamp", soma, 0.5).unwrap();
+    cell.set_point_value(clamp, "del", delay_ms).unwrap();
+    cell.set_point_value(clamp, "dur", dur_ms).unwrap();
+    let mut sim = Simulation::new(&cell, &MechanismRegistry::with_builtins()).unwrap();
+    sim.set_dt(dt_ms).unwrap();
+    let amp = sim.point_ref(clamp, "amp").unwrap();
+    sim.play(amp, current_na);
+    let v = sim.range_ref(soma, 0.5, "v").unwrap();
+    let record = sim.record(v);
+    sim.finitialize(cell.v_init_mv).unwrap();
+    sim.run_until(tstop_ms).unwrap();
+    sim.recorded(record).to_vec()
+}
+
+/// Max |ours - reference| over reference rows with t < `until_ms`, where reference row k is our
+/// sample `k * stride`.
+pub fn max_abs_diff(ours: &[f64], reference: &[(f64, f64)], stride: usize, until_ms: f64) -> f64 {
+    reference
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, _))| *t < until_ms)
+        .map(|(k, (_, v))| (ours[k * stride] - v).abs())
+        .fold(0.0, f64::max)
+}
