@@ -1,1 +1,2 @@
 //! Single cells: morphology, the cable solver, NMODL mechanisms, HOC templates and protocols.
+pub mod nmodl;
