@@ -1,5 +1,6 @@
 //! Every `.mod` file under ../shared parses (the real corpus: cells and example models).
 use bmtool::cell::nmodl::parser::parse;
+use bmtool::cell::nmodl::sema::analyse;
 use std::path::{Path, PathBuf};
 
 fn shared_mod_files() -> Option<Vec<PathBuf>> {
@@ -25,7 +26,7 @@ fn shared_mod_files() -> Option<Vec<PathBuf>> {
 }
 
 #[test]
-fn every_shared_mod_file_parses() {
+fn every_shared_mod_file_parses_and_resolves() {
     let Some(files) = shared_mod_files() else {
         return;
     };
@@ -37,8 +38,13 @@ fn every_shared_mod_file_parses() {
     let mut failures = Vec::new();
     for f in &files {
         let src = std::fs::read_to_string(f).unwrap();
-        if let Err(e) = parse(&f.display().to_string(), &src) {
-            failures.push(e.to_string());
+        match parse(&f.display().to_string(), &src) {
+            Err(e) => failures.push(e.to_string()),
+            Ok(m) => {
+                if let Err(e) = analyse(&m) {
+                    failures.push(format!("(semantic) {e}"));
+                }
+            }
         }
     }
     assert!(
