@@ -40,6 +40,13 @@ pub enum NmodlError {
         col: u32,
         msg: String,
     },
+    /// A construct that cannot be compiled, located by line only (`file:line: ...`).
+    #[error("{file}:{line}: {msg}")]
+    Compile {
+        file: String,
+        line: u32,
+        msg: String,
+    },
     /// Two files of one mechanism folder declare the same SUFFIX / POINT_PROCESS name.
     #[error("{second}: duplicate mechanism name {name} (also declared in {first})")]
     DuplicateMechanism {

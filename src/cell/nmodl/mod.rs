@@ -7,15 +7,18 @@
 //! [`listing`] summarises it for `bmtool util cell mechanisms`. Nothing here knows about the
 //! cable solver: an adapter to the solver's mechanism trait uses [`kernel::CompiledMechanism`].
 pub mod ast;
+pub mod bytecode;
 pub mod catalogue;
 pub mod error;
 pub mod ir;
 pub mod kernel;
 pub mod lexer;
 pub mod listing;
+pub mod lower;
 pub mod parser;
 pub mod sema;
 pub mod solvers;
 pub mod units;
 
 pub use error::NmodlError;
+pub use kernel::{CompiledMechanism, Env, IonColumns, MechanismInstances};

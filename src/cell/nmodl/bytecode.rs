@@ -1,0 +1,340 @@
+//! The executable form: a register bytecode whose every op runs over all instances at once.
+//!
+//! Owns the op set, the column buffer layout and the interpreter loop. A register is a column of
+//! `n` f64 values (one per instance) in one flat buffer (`slot * n .. slot * n + n`), so each op's
+//! dispatch cost is paid once per call and its inner loop is a tight, auto-vectorisable pass over
+//! contiguous memory. Programs are straight-line (if/else is compiled to `Select`); the compiler
+//! in [`super::kernel`] guarantees a destination never aliases an operand, which [`Program::new`]
+//! checks once so the interpreter never has to. Nothing here allocates per call.
+
+use super::ir::Builtin;
+
+/// Physical column index.
+pub type Slot = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Min,
+    Max,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Un {
+    Neg,
+    Not,
+    Exp,
+    Log,
+    Log10,
+    Fabs,
+    Sqrt,
+    Sin,
+    Cos,
+    Tan,
+    Tanh,
+    Atan,
+    Floor,
+    Ceil,
+}
+
+impl Un {
+    pub fn from_builtin(b: Builtin) -> Option<Self> {
+        Some(match b {
+            Builtin::Exp => Self::Exp,
+            Builtin::Log => Self::Log,
+            Builtin::Log10 => Self::Log10,
+            Builtin::Fabs => Self::Fabs,
+            Builtin::Sqrt => Self::Sqrt,
+            Builtin::Sin => Self::Sin,
+            Builtin::Cos => Self::Cos,
+            Builtin::Tan => Self::Tan,
+            Builtin::Tanh => Self::Tanh,
+            Builtin::Atan => Self::Atan,
+            Builtin::Floor => Self::Floor,
+            Builtin::Ceil => Self::Ceil,
+            Builtin::Pow | Builtin::Min | Builtin::Max => return None,
+        })
+    }
+
+    pub fn eval(self, x: f64) -> f64 {
+        match self {
+            Self::Neg => -x,
+            Self::Not => f64::from(x == 0.0),
+            Self::Exp => x.exp(),
+            Self::Log => x.ln(),
+            Self::Log10 => x.log10(),
+            Self::Fabs => x.abs(),
+            Self::Sqrt => x.sqrt(),
+            Self::Sin => x.sin(),
+            Self::Cos => x.cos(),
+            Self::Tan => x.tan(),
+            Self::Tanh => x.tanh(),
+            Self::Atan => x.atan(),
+            Self::Floor => x.floor(),
+            Self::Ceil => x.ceil(),
+        }
+    }
+}
+
+impl Bin {
+    #[inline(always)]
+    pub fn eval(self, x: f64, y: f64) -> f64 {
+        match self {
+            Self::Add => x + y,
+            Self::Sub => x - y,
+            Self::Mul => x * y,
+            Self::Div => x / y,
+            Self::Pow => x.powf(y),
+            // C's fmin/fmax semantics are not needed: NMODL min/max of NaN is undefined anyway.
+            Self::Min => x.min(y),
+            Self::Max => x.max(y),
+            Self::Lt => f64::from(x < y),
+            Self::Le => f64::from(x <= y),
+            Self::Gt => f64::from(x > y),
+            Self::Ge => f64::from(x >= y),
+            Self::Eq => f64::from(x == y),
+            Self::Ne => f64::from(x != y),
+            Self::And => f64::from(x != 0.0 && y != 0.0),
+            Self::Or => f64::from(x != 0.0 || y != 0.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Bin {
+        op: Bin,
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Un {
+        op: Un,
+        d: Slot,
+        a: Slot,
+    },
+    /// `d = if m != 0 { a } else { b }`.
+    Select {
+        d: Slot,
+        m: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    Copy {
+        d: Slot,
+        a: Slot,
+    },
+}
+
+impl Op {
+    fn dst(&self) -> Slot {
+        match *self {
+            Op::Bin { d, .. } | Op::Un { d, .. } | Op::Select { d, .. } | Op::Copy { d, .. } => d,
+        }
+    }
+    fn sources(&self) -> [Option<Slot>; 3] {
+        match *self {
+            Op::Bin { a, b, .. } => [Some(a), Some(b), None],
+            Op::Un { a, .. } | Op::Copy { a, .. } => [Some(a), None, None],
+            Op::Select { m, a, b, .. } => [Some(m), Some(a), Some(b)],
+        }
+    }
+}
+
+/// A verified straight-line program.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    ops: Vec<Op>,
+}
+
+impl Program {
+    /// Checks that every slot is below `n_slots` and that no destination is also a source.
+    pub fn new(ops: Vec<Op>, n_slots: usize) -> Result<Self, String> {
+        for (k, op) in ops.iter().enumerate() {
+            let d = op.dst();
+            if d as usize >= n_slots {
+                return Err(format!("op {k}: slot {d} out of range"));
+            }
+            for s in op.sources().into_iter().flatten() {
+                if s as usize >= n_slots || s == d {
+                    return Err(format!("op {k}: bad source slot {s} (dst {d})"));
+                }
+            }
+        }
+        Ok(Self { ops })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Runs the program over `buf`, which holds columns of length `n`.
+    /// `buf.len()` must be a multiple of `n` covering every slot the program names (checked by the
+    /// caller once, at instantiation: `MechanismInstances` owns a buffer of `n_slots * n`).
+    pub fn run(&self, buf: &mut [f64], n: usize) {
+        if n == 0 {
+            return;
+        }
+        for op in &self.ops {
+            match *op {
+                Op::Bin { op, d, a, b } => {
+                    let (dc, src) = split_dst(buf, n, d);
+                    bin_loop(op, dc, src.col(a), src.col(b));
+                }
+                Op::Un { op, d, a } => {
+                    let (dc, src) = split_dst(buf, n, d);
+                    un_loop(op, dc, src.col(a));
+                }
+                Op::Select { d, m, a, b } => {
+                    let (dc, src) = split_dst(buf, n, d);
+                    let (mc, ac, bc) = (src.col(m), src.col(a), src.col(b));
+                    for (k, x) in dc.iter_mut().enumerate() {
+                        *x = if mc[k] != 0.0 { ac[k] } else { bc[k] };
+                    }
+                }
+                Op::Copy { d, a } => {
+                    let (dc, src) = split_dst(buf, n, d);
+                    dc.copy_from_slice(src.col(a));
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn bin_loop(op: Bin, d: &mut [f64], a: &[f64], b: &[f64]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for ((x, &p), &q) in d.iter_mut().zip(a).zip(b) {
+                *x = $f(p, q);
+            }
+        };
+    }
+    match op {
+        Bin::Add => each!(|p: f64, q: f64| p + q),
+        Bin::Sub => each!(|p: f64, q: f64| p - q),
+        Bin::Mul => each!(|p: f64, q: f64| p * q),
+        Bin::Div => each!(|p: f64, q: f64| p / q),
+        other => each!(|p, q| other.eval(p, q)),
+    }
+}
+
+#[inline(always)]
+fn un_loop(op: Un, d: &mut [f64], a: &[f64]) {
+    match op {
+        Un::Neg => d.iter_mut().zip(a).for_each(|(x, &p)| *x = -p),
+        Un::Exp => d.iter_mut().zip(a).for_each(|(x, &p)| *x = p.exp()),
+        other => d.iter_mut().zip(a).for_each(|(x, &p)| *x = other.eval(p)),
+    }
+}
+
+/// The columns other than the destination, readable while the destination is borrowed mutably.
+struct Sources<'a> {
+    lo: &'a [f64],
+    hi: &'a [f64],
+    d: usize,
+    n: usize,
+}
+
+impl Sources<'_> {
+    /// Column `s`, which differs from the destination (verified by [`Program::new`]). Panics only
+    /// if `s` lies outside the buffer, which the instance buffer size (`n_slots * n`) rules out.
+    #[inline(always)]
+    fn col(&self, s: Slot) -> &[f64] {
+        let s = s as usize;
+        let n = self.n;
+        if s < self.d {
+            &self.lo[s * n..s * n + n]
+        } else {
+            &self.hi[(s - self.d - 1) * n..(s - self.d) * n]
+        }
+    }
+}
+
+/// Splits the buffer into the destination column `d` and everything else.
+#[inline(always)]
+fn split_dst(buf: &mut [f64], n: usize, d: Slot) -> (&mut [f64], Sources<'_>) {
+    let d = d as usize;
+    let (lo, rest) = buf.split_at_mut(d * n);
+    let (dc, hi) = rest.split_at_mut(n);
+    (dc, Sources { lo, hi, d, n })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_run_over_all_columns() {
+        // slots: 0 = a, 1 = b, 2 = a+b, 3 = exp(a), 4 = select(a<b, a, b)
+        let ops = vec![
+            Op::Bin {
+                op: Bin::Add,
+                d: 2,
+                a: 0,
+                b: 1,
+            },
+            Op::Un {
+                op: Un::Exp,
+                d: 3,
+                a: 0,
+            },
+            Op::Bin {
+                op: Bin::Lt,
+                d: 5,
+                a: 0,
+                b: 1,
+            },
+            Op::Select {
+                d: 4,
+                m: 5,
+                a: 0,
+                b: 1,
+            },
+        ];
+        let p = Program::new(ops, 6).unwrap();
+        let n = 3;
+        let mut buf = vec![0.0; 6 * n];
+        buf[0..3].copy_from_slice(&[1.0, 5.0, -1.0]);
+        buf[3..6].copy_from_slice(&[2.0, 4.0, -2.0]);
+        p.run(&mut buf, n);
+        assert_eq!(&buf[6..9], &[3.0, 9.0, -3.0]);
+        assert_eq!(buf[9], 1f64.exp());
+        assert_eq!(&buf[12..15], &[1.0, 4.0, -2.0]);
+    }
+
+    #[test]
+    fn aliasing_is_rejected() {
+        assert!(Program::new(
+            vec![Op::Bin {
+                op: Bin::Add,
+                d: 0,
+                a: 0,
+                b: 1
+            }],
+            2
+        )
+        .is_err());
+        assert!(Program::new(vec![Op::Copy { d: 3, a: 0 }], 2).is_err());
+    }
+}
