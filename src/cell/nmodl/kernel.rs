@@ -137,6 +137,17 @@ impl CompiledMechanism {
     /// Compiles every entry point; an unsupported construct reachable from INITIAL, BREAKPOINT or
     /// a SOLVEd block is an error naming the file, line and block chain.
     pub fn compile(mech: &Mechanism) -> Result<Self, NmodlError> {
+        if let Some((what, line)) = mech
+            .parse_only
+            .iter()
+            .find(|(w, _)| w.starts_with("BEFORE") || w.starts_with("AFTER"))
+        {
+            return Err(NmodlError::Compile {
+                file: mech.file.clone(),
+                line: *line,
+                msg: format!("unsupported: {what} block (it would run around every step)"),
+            });
+        }
         let mut layout = Layout::new(mech);
         let mut warnings = Vec::new();
         let empty = Callable {

@@ -307,7 +307,12 @@ impl<'a> Lowerer<'a> {
     fn write_var(&mut self, v: VarId, r: VReg, line: u32) -> Result<(), NmodlError> {
         let var = &self.mech.vars[v];
         match var.storage {
-            Storage::Instance | Storage::Global | Storage::Ion { .. } => {
+            // Writing `v` changes the mechanism's copy only (Ca_LVA shifts it by 10 mV and back),
+            // as in nocmodl, where `v` is a local copy of the node voltage.
+            Storage::Instance
+            | Storage::Global
+            | Storage::Ion { .. }
+            | Storage::Special(Special::V) => {
                 self.env[v] = Some(r);
                 if !self.written.contains(&v) {
                     self.written.push(v);
