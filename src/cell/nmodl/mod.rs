@@ -20,5 +20,6 @@ pub mod sema;
 pub mod solvers;
 pub mod units;
 
+pub use catalogue::Catalogue;
 pub use error::NmodlError;
 pub use kernel::{CompiledMechanism, Env, IonColumns, MechanismInstances};
