@@ -133,7 +133,7 @@ fn branches_and_functions_match_rust() {
         };
         let b2 = |t: bool| if t { 1.0 } else { 0.0 };
         let d = -(2f64.powf(2.0)) + 2f64.powf(3f64.powf(2.0)) + x.max(-60.0) + 1.0 + 2f64.powf(0.5);
-        let e = b2(x > 0.0 && x < 20.0) + 10.0 * b2(x < -70.0 || x > 20.0) + b2(x <= 0.0);
+        let e = b2(x > 0.0 && x < 20.0) + 10.0 * b2(!(-70.0..=20.0).contains(&x)) + b2(x <= 0.0);
         assert_eq!(c.range(&inst, "a").unwrap()[k], a, "a at {x}");
         assert_eq!(c.range(&inst, "b").unwrap()[k], b, "b at {x}");
         assert_eq!(

@@ -426,8 +426,8 @@ impl<'a> Lowerer<'a> {
         let env_t = std::mem::replace(&mut self.env, env0.clone());
         let loc_t = std::mem::replace(&mut frame.locals, loc0.clone());
         self.stmts(otherwise, frame, skip_solve)?;
-        for v in 0..self.env.len() {
-            let (t, e) = (env_t[v], self.env[v]);
+        for (v, &t) in env_t.iter().enumerate() {
+            let e = self.env[v];
             if t != e {
                 let home = self.layout.homes[v].map(VReg::Fixed);
                 let (Some(t), Some(e)) = (t.or(home), e.or(home)) else {
@@ -436,8 +436,8 @@ impl<'a> Lowerer<'a> {
                 self.env[v] = Some(self.emit(IKind::Select, m, t, e));
             }
         }
-        for l in 0..frame.locals.len() {
-            let (t, e) = (loc_t[l], frame.locals[l]);
+        for (l, &t) in loc_t.iter().enumerate() {
+            let e = frame.locals[l];
             if t != e {
                 let zero = self.konst(0.0);
                 let (t, e) = (t.unwrap_or(zero), e.unwrap_or(zero));

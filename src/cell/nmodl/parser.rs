@@ -939,10 +939,7 @@ impl<'a> Parser<'a> {
     fn expr_bp(&mut self, min_bp: u8, units_ok: bool) -> PResult<Expr> {
         self.enter()?;
         let mut lhs = self.prefix(units_ok)?;
-        loop {
-            let Some((op, lbp, rbp)) = infix(self.tok()) else {
-                break;
-            };
+        while let Some((op, lbp, rbp)) = infix(self.tok()) {
             if lbp < min_bp {
                 break;
             }
