@@ -136,18 +136,38 @@ pub enum Op {
         d: Slot,
         a: Slot,
     },
+    /// `Bin` whose operands are the same for every instance: computed once, then broadcast.
+    UniformBin {
+        op: Bin,
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `Un` on an instance-independent operand: computed once, then broadcast.
+    UniformUn {
+        op: Un,
+        d: Slot,
+        a: Slot,
+    },
 }
 
 impl Op {
     fn dst(&self) -> Slot {
         match *self {
-            Op::Bin { d, .. } | Op::Un { d, .. } | Op::Select { d, .. } | Op::Copy { d, .. } => d,
+            Op::Bin { d, .. }
+            | Op::Un { d, .. }
+            | Op::Select { d, .. }
+            | Op::Copy { d, .. }
+            | Op::UniformBin { d, .. }
+            | Op::UniformUn { d, .. } => d,
         }
     }
     fn sources(&self) -> [Option<Slot>; 3] {
         match *self {
-            Op::Bin { a, b, .. } => [Some(a), Some(b), None],
-            Op::Un { a, .. } | Op::Copy { a, .. } => [Some(a), None, None],
+            Op::Bin { a, b, .. } | Op::UniformBin { a, b, .. } => [Some(a), Some(b), None],
+            Op::Un { a, .. } | Op::Copy { a, .. } | Op::UniformUn { a, .. } => {
+                [Some(a), None, None]
+            }
             Op::Select { m, a, b, .. } => [Some(m), Some(a), Some(b)],
         }
     }
@@ -184,6 +204,20 @@ impl Program {
         self.ops.is_empty()
     }
 
+    /// Ops calling libm (exp, log, pow, trigonometric...), the expensive ones per element.
+    pub fn transcendental_count(&self) -> usize {
+        self.ops
+            .iter()
+            .filter(|op| match op {
+                Op::Bin { op, .. } => *op == Bin::Pow,
+                Op::Un { op, .. } => {
+                    !matches!(op, Un::Neg | Un::Not | Un::Fabs | Un::Floor | Un::Ceil)
+                }
+                _ => false,
+            })
+            .count()
+    }
+
     pub fn ops(&self) -> &[Op] {
         &self.ops
     }
@@ -208,13 +242,21 @@ impl Program {
                 Op::Select { d, m, a, b } => {
                     let (dc, src) = split_dst(buf, n, d);
                     let (mc, ac, bc) = (src.col(m), src.col(a), src.col(b));
-                    for (k, x) in dc.iter_mut().enumerate() {
-                        *x = if mc[k] != 0.0 { ac[k] } else { bc[k] };
+                    for (((x, &c), &p), &q) in dc.iter_mut().zip(mc).zip(ac).zip(bc) {
+                        *x = if c != 0.0 { p } else { q };
                     }
                 }
                 Op::Copy { d, a } => {
                     let (dc, src) = split_dst(buf, n, d);
                     dc.copy_from_slice(src.col(a));
+                }
+                Op::UniformBin { op, d, a, b } => {
+                    let (dc, src) = split_dst(buf, n, d);
+                    dc.fill(op.eval(src.col(a)[0], src.col(b)[0]));
+                }
+                Op::UniformUn { op, d, a } => {
+                    let (dc, src) = split_dst(buf, n, d);
+                    dc.fill(op.eval(src.col(a)[0]));
                 }
             }
         }
@@ -230,21 +272,39 @@ fn bin_loop(op: Bin, d: &mut [f64], a: &[f64], b: &[f64]) {
             }
         };
     }
+    // One monomorphic loop per operator so each vectorises on its own.
     match op {
         Bin::Add => each!(|p: f64, q: f64| p + q),
         Bin::Sub => each!(|p: f64, q: f64| p - q),
         Bin::Mul => each!(|p: f64, q: f64| p * q),
         Bin::Div => each!(|p: f64, q: f64| p / q),
-        other => each!(|p, q| other.eval(p, q)),
+        Bin::Pow => each!(|p: f64, q: f64| p.powf(q)),
+        Bin::Min => each!(|p: f64, q: f64| Bin::Min.eval(p, q)),
+        Bin::Max => each!(|p: f64, q: f64| Bin::Max.eval(p, q)),
+        Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
+        Bin::Le => each!(|p: f64, q: f64| f64::from(p <= q)),
+        Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
+        Bin::Ge => each!(|p: f64, q: f64| f64::from(p >= q)),
+        Bin::Eq => each!(|p: f64, q: f64| f64::from(p == q)),
+        Bin::Ne => each!(|p: f64, q: f64| f64::from(p != q)),
+        Bin::And => each!(|p: f64, q: f64| Bin::And.eval(p, q)),
+        Bin::Or => each!(|p: f64, q: f64| Bin::Or.eval(p, q)),
     }
 }
 
 #[inline(always)]
 fn un_loop(op: Un, d: &mut [f64], a: &[f64]) {
+    macro_rules! each {
+        ($f:expr) => {
+            d.iter_mut().zip(a).for_each(|(x, &p)| *x = $f(p))
+        };
+    }
     match op {
-        Un::Neg => d.iter_mut().zip(a).for_each(|(x, &p)| *x = -p),
-        Un::Exp => d.iter_mut().zip(a).for_each(|(x, &p)| *x = p.exp()),
-        other => d.iter_mut().zip(a).for_each(|(x, &p)| *x = other.eval(p)),
+        Un::Neg => each!(|p: f64| -p),
+        Un::Exp => each!(f64::exp),
+        Un::Fabs => each!(f64::abs),
+        Un::Not => each!(|p: f64| f64::from(p == 0.0)),
+        other => each!(|p| other.eval(p)),
     }
 }
 

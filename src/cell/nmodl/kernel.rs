@@ -173,8 +173,15 @@ impl CompiledMechanism {
         let (steps_l, solves) = lower_solves(mech, &mut layout, &mut warnings)?;
 
         let n_fixed = layout.n_fixed;
+        let uniform = uniform_slots(
+            mech,
+            &layout,
+            [&init_l, &cur_l]
+                .into_iter()
+                .chain(steps_l.iter().map(|s| s.lowered())),
+        );
         let alloc = |l: &Lowered| {
-            allocate(l, n_fixed).map_err(|e| NmodlError::Runtime {
+            allocate(l, n_fixed, &uniform).map_err(|e| NmodlError::Runtime {
                 file: mech.file.clone(),
                 msg: format!("internal: {e}"),
             })
@@ -291,6 +298,23 @@ impl CompiledMechanism {
             .sum();
         self.initial.len() + self.current.len() + steps
     }
+    /// (entry point, ops, transcendental ops: exp/log/pow/...) for each program, for profiling.
+    pub fn program_stats(&self) -> Vec<(String, usize, usize)> {
+        let stat = |name: &str, p: &Program| (name.to_string(), p.len(), p.transcendental_count());
+        let mut out = vec![
+            stat("INITIAL", &self.initial),
+            stat("BREAKPOINT", &self.current),
+        ];
+        for (k, s) in self.steps.iter().enumerate() {
+            match s {
+                StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => {
+                    out.push(stat(&format!("SOLVE#{k}"), p))
+                }
+            }
+        }
+        out
+    }
+
     /// Columns per instance.
     pub fn n_columns(&self) -> usize {
         self.n_slots
@@ -626,6 +650,36 @@ enum LoweredStep {
         states: Vec<Slot>,
         outputs: Vec<Slot>,
     },
+}
+
+impl LoweredStep {
+    fn lowered(&self) -> &Lowered {
+        match self {
+            LoweredStep::Explicit(l) | LoweredStep::Implicit { l, .. } => l,
+        }
+    }
+}
+
+/// Fixed slots holding one value for all instances: literals, `t`, `dt`, `celsius`, and GLOBAL
+/// parameters that no program assigns.
+fn uniform_slots<'l>(
+    mech: &Mechanism,
+    layout: &Layout,
+    programs: impl Iterator<Item = &'l Lowered>,
+) -> Vec<Slot> {
+    let written: Vec<VarId> = programs.flat_map(|l| l.written.iter().copied()).collect();
+    let mut out: Vec<Slot> = layout.consts.iter().map(|c| c.0).collect();
+    for (id, v) in mech.vars.iter().enumerate() {
+        let uniform = match v.storage {
+            Storage::Special(s) => s != Special::V,
+            Storage::Global => !written.contains(&id),
+            _ => false,
+        };
+        if let (true, Some(s)) = (uniform, layout.homes[id]) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// The SOLVE statements of BREAKPOINT, lowered in order.

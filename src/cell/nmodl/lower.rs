@@ -99,6 +99,8 @@ pub struct Lowered {
     n_temps: u32,
     /// For `DerivMode::Output`: the fixed slot receiving each state's derivative.
     pub deriv_outputs: Vec<(VarId, Slot)>,
+    /// Variables the program assigns.
+    pub written: Vec<VarId>,
 }
 
 /// What a body may do with `x' = e` statements.
@@ -122,8 +124,7 @@ pub struct Lowerer<'a> {
     stack: Vec<String>,
     deriv_mode: DerivMode,
     deriv_outputs: Vec<(VarId, Slot)>,
-    /// Instance variables assigned anywhere in this program.
-    pub written: Vec<VarId>,
+    written: Vec<VarId>,
 }
 
 struct Frame {
@@ -229,6 +230,7 @@ impl<'a> Lowerer<'a> {
             ops: self.ops,
             n_temps: self.n_temps,
             deriv_outputs: self.deriv_outputs,
+            written: self.written,
         }
     }
 
@@ -550,8 +552,29 @@ pub fn kind_name(k: CallableKind) -> &'static str {
 }
 
 /// Dead-op removal and column allocation; `n_fixed` is the final fixed-slot count.
-pub fn allocate(l: &Lowered, n_fixed: u32) -> Result<(Program, usize), String> {
+/// `uniform_fixed` lists the fixed slots whose column holds one value for all instances
+/// (literals, `t`, `dt`, `celsius`, GLOBALs no program writes): ops whose operands are all
+/// uniform are computed once per call and broadcast (`q10^((celsius - 6.3)/10)` costs one `pow`).
+pub fn allocate(
+    l: &Lowered,
+    n_fixed: u32,
+    uniform_fixed: &[Slot],
+) -> Result<(Program, usize), String> {
     let ops = &l.ops;
+    let mut uniform_temp = vec![false; l.n_temps as usize];
+    let is_uniform = |r: VReg, ut: &[bool]| match r {
+        VReg::Fixed(s) => uniform_fixed.contains(&s),
+        VReg::Temp(t) => ut[t as usize],
+    };
+    for op in ops {
+        if let VReg::Temp(t) = op.d {
+            let u = matches!(
+                op.kind,
+                IKind::Bin(_) | IKind::Un(_) | IKind::Select | IKind::Copy
+            ) && sources(op).iter().all(|&s| is_uniform(s, &uniform_temp));
+            uniform_temp[t as usize] = u;
+        }
+    }
     // Liveness backwards: ops writing fixed slots are roots.
     let mut live = vec![false; l.n_temps as usize];
     let mut keep = vec![false; ops.len()];
@@ -610,7 +633,10 @@ pub fn allocate(l: &Lowered, n_fixed: u32) -> Result<(Program, usize), String> {
                 s
             }
         };
+        let uniform = matches!(op.d, VReg::Temp(t) if uniform_temp[t as usize]);
         out.push(match op.kind {
+            IKind::Bin(op) if uniform => Op::UniformBin { op, d, a, b },
+            IKind::Un(op) if uniform => Op::UniformUn { op, d, a },
             IKind::Bin(op) => Op::Bin { op, d, a, b },
             IKind::Un(op) => Op::Un { op, d, a },
             IKind::Select => Op::Select {

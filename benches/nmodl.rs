@@ -1,0 +1,108 @@
+//! Mechanism kernel cost per compartment-step, against NEURON 8.2.4's anchor.
+//!
+//! Reference (../shared/docs/cells.md section 6): CP_Cell (bmtool_tutorial: nax, kdr, kap, ih,
+//! cal, can, cadad, kBK, kdmc + pas on 15 compartments) costs 942 ns per compartment-step in
+//! NEURON at dt 0.025, everything included (mechanisms, Hines solve, ~2.4 us/step of HOC loop).
+//! Here we time only what this crate owns: for every one of those mechanisms on every
+//! compartment (more than CP_Cell has: its dendrites lack the calcium channels), one
+//! `current_and_conductance` (two BREAKPOINT evaluations) plus one `advance_states` per step.
+//! Run: `cargo bench --bench nmodl`. Prints SKIPPED when ../shared is absent.
+use bmtool::cell::nmodl::{Catalogue, CompiledMechanism, Env, IonColumns, MechanismInstances};
+use std::path::Path;
+use std::time::Instant;
+
+const MECHS: &[&str] = &[
+    "nax", "kdr", "kap", "ih", "cal", "can", "cadad", "kBK", "kdmc",
+];
+
+struct Ion([Vec<f64>; 4]);
+
+fn ion_default(name: &str, n: usize) -> Ion {
+    let (e, ci, co) = match name {
+        "na" => (50.0, 10.0, 140.0),
+        "k" => (-77.0, 54.4, 2.5),
+        "ca" => (132.457, 5e-5, 2.0),
+        _ => (0.0, 1.0, 1.0),
+    };
+    Ion([vec![e; n], vec![0.0; n], vec![ci; n], vec![co; n]])
+}
+
+fn cols<'a>(ions: &'a mut [Ion], which: &[usize]) -> Vec<IonColumns<'a>> {
+    // Hand out disjoint borrows of the requested ions (indices are distinct per mechanism).
+    let mut out: Vec<Option<IonColumns<'a>>> = Vec::new();
+    let mut refs: Vec<Option<&'a mut Ion>> = ions.iter_mut().map(Some).collect();
+    for &k in which {
+        let Ion([e, i, ci, co]) = refs[k].take().expect("distinct ions");
+        out.push(Some(IonColumns { e, i, ci, co }));
+    }
+    out.into_iter().flatten().collect()
+}
+
+fn main() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cells/bmtool_tutorial/modfiles");
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: ../shared not found");
+        return;
+    }
+    let cat = Catalogue::load_dir(&dir).expect("bmtool_tutorial mod folder loads");
+    let compiled: Vec<CompiledMechanism> = MECHS
+        .iter()
+        .map(|m| cat.compile(m).expect("present").expect("compiles"))
+        .collect();
+    let ion_names = ["na", "k", "ca"];
+    let ops: usize = compiled.iter().map(|c| c.op_count()).sum();
+    println!("{} mechanisms, {ops} bytecode ops in total", compiled.len());
+    for c in &compiled {
+        println!("  {:6} {:?}", c.name(), c.program_stats());
+    }
+    for n in [1usize, 15, 100, 1000] {
+        let mut ions: Vec<Ion> = ion_names.iter().map(|i| ion_default(i, n)).collect();
+        let which: Vec<Vec<usize>> = compiled
+            .iter()
+            .map(|c| {
+                c.ions()
+                    .iter()
+                    .map(|i| {
+                        ion_names
+                            .iter()
+                            .position(|x| *x == i.name)
+                            .expect("known ion")
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut insts: Vec<MechanismInstances> =
+            compiled.iter().map(|c| c.instantiate(n)).collect();
+        let v: Vec<f64> = (0..n)
+            .map(|k| -70.0 + 40.0 * (k as f64 / n as f64))
+            .collect();
+        let mut env = Env {
+            celsius: 34.0,
+            dt: 0.025,
+            t: 0.0,
+        };
+        for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
+            c.initial(inst, &v, &mut cols(&mut ions, w), &env)
+                .expect("initial");
+        }
+        let steps = (2_000_000 / n).clamp(200, 40_000);
+        let start = Instant::now();
+        for _ in 0..steps {
+            for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
+                c.current_and_conductance(inst, &v, &mut cols(&mut ions, w), &env)
+                    .expect("current");
+            }
+            for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
+                c.advance_states(inst, &v, &mut cols(&mut ions, w), &env)
+                    .expect("states");
+            }
+            env.t += env.dt;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / (steps * n) as f64;
+        println!(
+            "n = {n:5}: {ns:8.1} ns per compartment-step for {} mechanisms (NEURON CP_Cell, all included: 942)",
+            compiled.len()
+        );
+    }
+}
