@@ -56,7 +56,13 @@ fn main() {
     for c in &compiled {
         println!("  {:6} {:?}", c.name(), c.program_stats());
     }
-    for n in [1usize, 15, 100, 1000] {
+    // `cargo bench --bench nmodl -- 15` times one instance count only.
+    let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
+    let counts: Vec<usize> = match only {
+        Some(n) => vec![n],
+        None => vec![1, 15, 100, 1000],
+    };
+    for n in counts {
         let mut ions: Vec<Ion> = ion_names.iter().map(|i| ion_default(i, n)).collect();
         let which: Vec<Vec<usize>> = compiled
             .iter()

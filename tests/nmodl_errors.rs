@@ -145,3 +145,14 @@ fn branches_and_functions_match_rust() {
         assert_eq!(c.range(&inst, "e").unwrap()[k], e, "e at {x}");
     }
 }
+
+#[test]
+fn function_table_parses_and_refuses_to_run() {
+    let src = "NEURON { SUFFIX ft }\nASSIGNED { a }\nFUNCTION_TABLE tau(v (mV)) (ms)\nINITIAL { a = tau(1) }\n";
+    let m = analyse(&parse("ft.mod", src).unwrap()).unwrap();
+    let e = CompiledMechanism::compile(&m).unwrap_err().to_string();
+    assert!(
+        e.starts_with("ft.mod:4: unsupported: call to FUNCTION_TABLE tau"),
+        "{e}"
+    );
+}

@@ -330,6 +330,8 @@ struct CallableNames {
     procedures: HashMap<String, usize>,
     derivatives: HashMap<String, usize>,
     others: Vec<String>,
+    /// FUNCTION_TABLE names: callable in the text, not executable.
+    tables: Vec<String>,
     arity: HashMap<String, usize>,
 }
 
@@ -354,6 +356,11 @@ impl CallableNames {
                 .iter()
                 .chain(&m.linears)
                 .map(|c| c.name.clone())
+                .collect(),
+            tables: m
+                .other_blocks
+                .iter()
+                .filter_map(|(w, _)| w.strip_prefix("FUNCTION_TABLE ").map(str::to_string))
                 .collect(),
             arity,
         }
@@ -553,6 +560,9 @@ impl Resolver<'_> {
         if let Some((b, arity)) = Builtin::from_name(name) {
             check(arity)?;
             return Ok(Callee::Builtin(b));
+        }
+        if self.names.tables.iter().any(|t| t == name) {
+            return Ok(Callee::Unsupported(format!("FUNCTION_TABLE {name}")));
         }
         if UNSUPPORTED_CALLS.contains(&name) {
             return Ok(Callee::Unsupported(name.to_string()));
