@@ -322,3 +322,37 @@ fn table_interpolation_error_of_hh_rates() {
     // The documented size of the difference (kernel.rs contract): below 1e-2 in the gates.
     assert!(worst_inf < 1e-2 && worst_tau_rel < 1e-2);
 }
+
+#[test]
+fn row_mode_and_column_mode_agree_bitwise() {
+    // Small instance counts run op-by-op per instance; large ones run column by column. The
+    // arithmetic is the same, so states and currents must be identical.
+    let hh = compile_fixture("hh.mod");
+    let env = Env {
+        celsius: 16.3,
+        dt: 0.025,
+        t: 0.0,
+    };
+    let run = |n: usize| {
+        let v: Vec<f64> = (0..n).map(|k| [-70.0, -40.0][k % 2]).collect();
+        let mut inst = hh.instantiate(n);
+        let mut ions = vec![
+            Ion::new(n, 50.0, 10.0, 140.0),
+            Ion::new(n, -77.0, 54.4, 2.5),
+        ];
+        hh.initial(&mut inst, &v, &mut cols(&mut ions), &env)
+            .unwrap();
+        for _ in 0..10 {
+            hh.current_and_conductance(&mut inst, &v, &mut cols(&mut ions), &env)
+                .unwrap();
+            hh.advance_states(&mut inst, &v, &mut cols(&mut ions), &env)
+                .unwrap();
+        }
+        (
+            hh.range(&inst, "h").unwrap()[..2].to_vec(),
+            inst.current[..2].to_vec(),
+            inst.conductance[..2].to_vec(),
+        )
+    };
+    assert_eq!(run(2), run(64));
+}

@@ -47,6 +47,14 @@ pub struct MechanismSummary {
     pub unsupported: Option<String>,
 }
 
+/// Loads `dir` as a catalogue and summarises it: the whole of `bmtool util cell mechanisms`
+/// except the rendering. Errors (syntax, duplicate names...) are one line each.
+pub fn list_mod_folder(
+    dir: impl AsRef<std::path::Path>,
+) -> Result<Vec<MechanismSummary>, super::NmodlError> {
+    Ok(summarise(&Catalogue::load_dir(dir)?))
+}
+
 /// One summary per mechanism of the folder, in file order.
 pub fn summarise(cat: &Catalogue) -> Vec<MechanismSummary> {
     cat.entries.iter().map(|e| summary(&e.mechanism)).collect()

@@ -19,6 +19,14 @@ pub const FARADAY: f64 = ELECTRON_CHARGE * AVOGADRO;
 /// Gas constant (J/(K mol)) as NEURON 8.2 uses it: k * N_A.
 pub const GAS_CONSTANT: f64 = BOLTZMANN * AVOGADRO;
 
+/// Nernst potential (mV) of an ion of valence `z` at `celsius` from inside/outside
+/// concentrations, with NEURON 8.2's constants: `1e3 * R * (celsius + 273.15) / (z * F) * ln(co/ci)`
+/// (`nrn_nernst` in `src/nrnoc/eion.cpp`). Reference value: ca (z = 2) at cai = 1e-4 mM,
+/// cao = 2 mM, 34 degC gives 131.06 mV (Allen soma in cells.md).
+pub fn nernst_mv(celsius: f64, ci: f64, co: f64, z: f64) -> f64 {
+    1e3 * GAS_CONSTANT * (celsius + 273.15) / (z * FARADAY) * (co / ci).ln()
+}
+
 /// SI value of one base unit name (no prefix), or None.
 fn base_unit(name: &str) -> Option<f64> {
     Some(match name {
@@ -120,6 +128,12 @@ mod tests {
         assert!((factor("faraday", "coulomb").unwrap() - 96485.33212331001).abs() < 1e-9);
         assert!((factor("faraday", "coulombs").unwrap() - 96485.33212331001).abs() < 1e-9);
         assert!((factor("k-mole", "joule/degC").unwrap() - 8.31446261815324).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nernst_matches_neuron_eca_on_allen_soma() {
+        // cells.md: eca = 131.06 mV at cai 1e-4, cao 2, 34 degC (NEURON 8.2.4).
+        assert!((nernst_mv(34.0, 1e-4, 2.0, 2.0) - 131.06).abs() < 0.005);
     }
 
     #[test]
