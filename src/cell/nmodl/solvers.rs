@@ -253,6 +253,9 @@ pub fn diff(e: &Expr, x: VarId) -> Option<Expr> {
                 BinOp::Add => add(diff(a, x)?, diff(b, x)?),
                 BinOp::Sub => sub(diff(a, x)?, diff(b, x)?),
                 BinOp::Mul => add(mul(diff(a, x)?, b.clone()), mul(a.clone(), diff(b, x)?)),
+                // A denominator free of x (the usual `(inf - x)/tau`) differentiates as nocmodl
+                // does, `a'/b`, keeping `-1/tau` exact rather than `-tau/tau^2`.
+                BinOp::Div if !depends_on(b, x) => div(diff(a, x)?, b.clone()),
                 BinOp::Div => {
                     // (a'b - ab') / b^2
                     let num = sub(mul(diff(a, x)?, b.clone()), mul(a.clone(), diff(b, x)?));
@@ -325,6 +328,7 @@ fn simplify_binary(op: BinOp, a: Expr, b: Expr) -> Expr {
         (BinOp::Sub, _, _) if zero(&a) => simplify(&Expr::Unary(UnOp::Neg, Box::new(b))),
         (BinOp::Mul, _, _) if zero(&a) || zero(&b) => C(0.0),
         (BinOp::Mul, _, _) if one(&a) => b,
+        (BinOp::Mul, C(m), _) if *m == -1.0 => simplify(&Expr::Unary(UnOp::Neg, Box::new(b))),
         (BinOp::Mul | BinOp::Div, _, _) if one(&b) => a,
         (BinOp::Div, _, _) if zero(&a) => C(0.0),
         (BinOp::Pow, _, _) if one(&b) => a,
@@ -352,6 +356,14 @@ mod tests {
         assert_eq!(a, Expr::Const(-0.25));
         let c = simplify(&substitute(&f, X, &Expr::Const(0.0)));
         assert_eq!(c, div(v(Y), Expr::Const(4.0)));
+    }
+
+    #[test]
+    fn slope_with_symbolic_tau_is_minus_one_over_tau() {
+        // (minf - x)/tau with tau a variable: a = -1/tau exactly (no tau/tau^2 rounding).
+        let f = div(sub(v(Y), v(X)), v(9));
+        let a = simplify(&diff(&f, X).unwrap());
+        assert_eq!(a, div(Expr::Const(-1.0), v(9)));
     }
 
     #[test]
