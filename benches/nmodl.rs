@@ -7,7 +7,9 @@
 //! compartment (more than CP_Cell has: its dendrites lack the calcium channels), one
 //! `current_and_conductance` (two BREAKPOINT evaluations) plus one `advance_states` per step.
 //! Run: `cargo bench --bench nmodl`. Prints SKIPPED when ../shared is absent.
-use bmtool::cell::nmodl::{Catalogue, CompiledMechanism, Env, IonColumns, MechanismInstances};
+use bmtool::cell::nmodl::{
+    Catalogue, CompileOptions, CompiledMechanism, Env, IonColumns, MechanismInstances,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -38,6 +40,13 @@ fn cols<'a>(ions: &'a mut [Ion], which: &[usize]) -> Vec<IonColumns<'a>> {
     out.into_iter().flatten().collect()
 }
 
+/// Nanoseconds this thread spent on a CPU (Linux `/proc/thread-self/schedstat`), so that other
+/// processes sharing the machine do not inflate the numbers; falls back to wall time.
+fn cpu_ns() -> Option<u128> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 fn main() {
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cells/bmtool_tutorial/modfiles");
@@ -46,15 +55,33 @@ fn main() {
         return;
     }
     let cat = Catalogue::load_dir(&dir).expect("bmtool_tutorial mod folder loads");
+    for fast_exp in [false, true] {
+        println!(
+            "exp: {}",
+            if fast_exp {
+                "fast_exp (1 ulp)"
+            } else {
+                "libm (as NEURON)"
+            }
+        );
+        run(&cat, CompileOptions { fast_exp });
+    }
+}
+
+fn run(cat: &Catalogue, opts: CompileOptions) {
     let compiled: Vec<CompiledMechanism> = MECHS
         .iter()
-        .map(|m| cat.compile(m).expect("present").expect("compiles"))
+        .map(|m| {
+            CompiledMechanism::compile_with(cat.get(m).expect("present"), opts).expect("compiles")
+        })
         .collect();
     let ion_names = ["na", "k", "ca"];
     let ops: usize = compiled.iter().map(|c| c.op_count()).sum();
-    println!("{} mechanisms, {ops} bytecode ops in total", compiled.len());
-    for c in &compiled {
-        println!("  {:6} {:?}", c.name(), c.program_stats());
+    if !opts.fast_exp {
+        println!("{} mechanisms, {ops} bytecode ops in total", compiled.len());
+        for c in &compiled {
+            println!("  {:6} {:?}", c.name(), c.program_stats());
+        }
     }
     // `cargo bench --bench nmodl -- 15` times one instance count only.
     let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
@@ -94,6 +121,7 @@ fn main() {
         }
         let steps = (2_000_000 / n).clamp(200, 40_000);
         let start = Instant::now();
+        let cpu0 = cpu_ns();
         for _ in 0..steps {
             for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
                 c.current_and_conductance(inst, &v, &mut cols(&mut ions, w), &env)
@@ -105,9 +133,13 @@ fn main() {
             }
             env.t += env.dt;
         }
-        let ns = start.elapsed().as_nanos() as f64 / (steps * n) as f64;
+        let elapsed = match (cpu0, cpu_ns()) {
+            (Some(a), Some(b)) => b - a,
+            _ => start.elapsed().as_nanos(),
+        };
+        let ns = elapsed as f64 / (steps * n) as f64;
         println!(
-            "n = {n:5}: {ns:8.1} ns per compartment-step for {} mechanisms (NEURON CP_Cell, all included: 942)",
+            "n = {n:5}: {ns:8.1} ns (CPU) per compartment-step for {} mechanisms (NEURON CP_Cell, all included: 942)",
             compiled.len()
         );
     }

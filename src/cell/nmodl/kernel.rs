@@ -58,6 +58,15 @@ pub struct IonColumns<'a> {
     pub co: &'a mut [f64],
 }
 
+/// Code-generation choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompileOptions {
+    /// Use [`super::bytecode::fast_exp`] (within 1-2 ulp of libm, vectorised) instead of libm's
+    /// `exp`, which NEURON's compiled C calls. Off by default: results are then the same
+    /// operations NEURON performs; on, exp-heavy mechanisms run about twice as fast.
+    pub fast_exp: bool,
+}
+
 /// How one SOLVE of the BREAKPOINT block is run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SolveInfo {
@@ -137,6 +146,27 @@ impl CompiledMechanism {
     /// Compiles every entry point; an unsupported construct reachable from INITIAL, BREAKPOINT or
     /// a SOLVEd block is an error naming the file, line and block chain.
     pub fn compile(mech: &Mechanism) -> Result<Self, NmodlError> {
+        Self::compile_with(mech, CompileOptions::default())
+    }
+
+    /// [`compile`](Self::compile) with explicit [`CompileOptions`].
+    pub fn compile_with(mech: &Mechanism, opts: CompileOptions) -> Result<Self, NmodlError> {
+        let mut c = Self::compile_exact(mech)?;
+        if opts.fast_exp {
+            c.initial.use_fast_exp();
+            c.current.use_fast_exp();
+            for s in &mut c.steps {
+                match s {
+                    StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => {
+                        p.use_fast_exp()
+                    }
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    fn compile_exact(mech: &Mechanism) -> Result<Self, NmodlError> {
         if let Some((what, line)) = mech
             .parse_only
             .iter()
@@ -181,7 +211,7 @@ impl CompiledMechanism {
                 .chain(steps_l.iter().map(|s| s.lowered())),
         );
         let alloc = |l: &Lowered| {
-            allocate(l, n_fixed, &uniform).map_err(|e| NmodlError::Runtime {
+            allocate(l, n_fixed, &uniform, &layout.consts).map_err(|e| NmodlError::Runtime {
                 file: mech.file.clone(),
                 msg: format!("internal: {e}"),
             })
@@ -310,6 +340,21 @@ impl CompiledMechanism {
                 StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => {
                     out.push(stat(&format!("SOLVE#{k}"), p))
                 }
+            }
+        }
+        out
+    }
+
+    /// A readable listing of the state-update programs (one op per line), for debugging.
+    pub fn disassemble(&self) -> String {
+        let mut out = String::new();
+        for (k, s) in self.steps.iter().enumerate() {
+            let p = match s {
+                StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => p,
+            };
+            out.push_str(&format!("SOLVE#{k}:\n"));
+            for op in p.ops() {
+                out.push_str(&format!("  {op:?}\n"));
             }
         }
         out

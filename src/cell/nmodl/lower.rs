@@ -559,7 +559,12 @@ pub fn allocate(
     l: &Lowered,
     n_fixed: u32,
     uniform_fixed: &[Slot],
+    consts: &[(Slot, f64)],
 ) -> Result<(Program, usize), String> {
+    let literal = |r: VReg| match r {
+        VReg::Fixed(s) => consts.iter().find(|c| c.0 == s).map(|c| c.1),
+        VReg::Temp(_) => None,
+    };
     let ops = &l.ops;
     let mut uniform_temp = vec![false; l.n_temps as usize];
     let is_uniform = |r: VReg, ut: &[bool]| match r {
@@ -634,7 +639,25 @@ pub fn allocate(
             }
         };
         let uniform = matches!(op.d, VReg::Temp(t) if uniform_temp[t as usize]);
+        let (ka, kb) = (literal(op.a), literal(op.b));
         out.push(match op.kind {
+            // Literal operands are immediates: no column is read for them.
+            IKind::Bin(op) if !uniform && kb.is_some() && ka.is_none() => Op::BinCK {
+                op,
+                d,
+                a,
+                k: kb.unwrap_or(0.0),
+            },
+            IKind::Bin(op) if !uniform && ka.is_some() && kb.is_none() => Op::BinKC {
+                op,
+                d,
+                k: ka.unwrap_or(0.0),
+                b,
+            },
+            IKind::Copy if ka.is_some() => Op::Fill {
+                d,
+                k: ka.unwrap_or(0.0),
+            },
             IKind::Bin(op) if uniform => Op::UniformBin { op, d, a, b },
             IKind::Un(op) if uniform => Op::UniformUn { op, d, a },
             IKind::Bin(op) => Op::Bin { op, d, a, b },

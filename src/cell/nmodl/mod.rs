@@ -22,4 +22,4 @@ pub mod units;
 
 pub use catalogue::Catalogue;
 pub use error::NmodlError;
-pub use kernel::{CompiledMechanism, Env, IonColumns, MechanismInstances};
+pub use kernel::{CompileOptions, CompiledMechanism, Env, IonColumns, MechanismInstances};
