@@ -470,8 +470,8 @@ fn un_loop(op: Un, d: &mut [f64], a: &[f64]) {
 #[inline(always)]
 pub fn fast_exp(x: f64) -> f64 {
     const SHIFT: f64 = 6755399441055744.0; // 1.5 * 2^52: adding it rounds to an integer
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000); // ln2 with 32 trailing zero bits
+    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76); // ln2 - LN2_HI
     let x = x.clamp(-745.2, 709.8);
     let k = (x * std::f64::consts::LOG2_E + SHIFT) - SHIFT;
     let r = (x - k * LN2_HI) - k * LN2_LO;
