@@ -356,3 +356,33 @@ fn row_mode_and_column_mode_agree_bitwise() {
     };
     assert_eq!(run(2), run(64));
 }
+
+#[test]
+fn net_receive_changes_one_instance_then_decays() {
+    let syn = compile_fixture("expsyn.mod");
+    let mut inst = syn.instantiate(3);
+    let env = Env {
+        celsius: 6.3,
+        dt: 0.1,
+        t: 0.0,
+    };
+    let v = [-65.0; 3];
+    syn.initial(&mut inst, &v, &mut [], &env).unwrap();
+    syn.net_receive(&mut inst, 1, &[0.004], -65.0, &env)
+        .unwrap();
+    assert_eq!(syn.range(&inst, "g").unwrap(), &[0.0, 0.004, 0.0]);
+    for _ in 0..10 {
+        syn.advance_states(&mut inst, &v, &mut [], &env).unwrap();
+    }
+    // g(t) = w e^{-t/tau}: cnexp is exact for this linear decay.
+    let want = 0.004 * (-1.0f64 / 2.0).exp();
+    assert!(close(syn.range(&inst, "g").unwrap()[1], want, 1e-12));
+    // Point process current in nA, outward positive: i = g (v - e).
+    syn.breakpoint_current(&mut inst, &v, &mut [], &env)
+        .unwrap();
+    assert!(close(inst.current[1], want * -65.0, 1e-12));
+    assert!(syn.net_receive(&mut inst, 3, &[1.0], -65.0, &env).is_err());
+    assert!(syn
+        .net_receive(&mut inst, 0, &[1.0, 2.0], -65.0, &env)
+        .is_err());
+}

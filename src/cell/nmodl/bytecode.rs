@@ -350,6 +350,13 @@ impl Program {
 pub const ROW_MODE_BELOW: usize = 4;
 
 impl Program {
+    /// Runs the program for instance `i` alone (e.g. an event delivered to one synapse).
+    pub fn run_one(&self, buf: &mut [f64], n: usize, i: usize) {
+        if i < n {
+            self.run_row(buf, n, i);
+        }
+    }
+
     /// All ops for instance `i` only (columns have stride `n`).
     fn run_row(&self, buf: &mut [f64], n: usize, i: usize) {
         let at = |s: Slot| s as usize * n + i;

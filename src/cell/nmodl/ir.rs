@@ -240,6 +240,7 @@ pub enum CallableKind {
     Derivative,
     Procedure,
     Function,
+    NetReceive,
 }
 
 /// A body with its own locals.
@@ -277,6 +278,8 @@ pub struct Mechanism {
     pub derivatives: Vec<Callable>,
     pub procedures: Vec<Callable>,
     pub functions: Vec<Callable>,
+    /// NET_RECEIVE, when its names resolve (arguments are its first locals, `flag` the next).
+    pub net_receive: Option<Callable>,
     /// Blocks that were parsed but cannot run, with their line (NET_RECEIVE, KINETIC, ...).
     pub parse_only: Vec<(String, u32)>,
 }

@@ -41,6 +41,8 @@ pub struct MechanismSummary {
     /// RANGE variables that are not parameters (ASSIGNED and STATE), NEURON names.
     pub range_variables: Vec<String>,
     pub states: Vec<String>,
+    /// Has a NET_RECEIVE block bmtool can run (events on synapses).
+    pub net_receive: bool,
     /// Blocks that parse but cannot run.
     pub parse_only: Vec<String>,
     /// `None` when the mechanism compiles, else the reason.
@@ -126,6 +128,7 @@ pub fn summary(m: &Mechanism) -> MechanismSummary {
             .filter(|(_, v)| v.is_state)
             .map(|(_, v)| v.name.clone())
             .collect(),
+        net_receive: m.net_receive.is_some(),
         parse_only: m
             .parse_only
             .iter()

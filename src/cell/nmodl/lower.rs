@@ -178,6 +178,20 @@ impl<'a> Lowerer<'a> {
         Ok(self.finish())
     }
 
+    /// Lowers a body whose first locals (its arguments) live in the given fixed slots.
+    pub fn body_with_args(mut self, c: &Callable, args: &[Slot]) -> Result<Lowered, NmodlError> {
+        self.stack.push(self.entry.clone());
+        let mut frame = Frame {
+            locals: vec![None; c.locals.len()],
+        };
+        for (l, &s) in frame.locals.iter_mut().zip(args) {
+            *l = Some(VReg::Fixed(s));
+        }
+        self.stmts(&c.body, &mut frame, false)?;
+        self.stack.pop();
+        Ok(self.finish())
+    }
+
     /// Lowers several bodies in sequence into one program (e.g. consecutive SOLVEs).
     pub fn bodies(mut self, cs: &[&Callable]) -> Result<Lowered, NmodlError> {
         for c in cs {
@@ -548,6 +562,7 @@ pub fn kind_name(k: CallableKind) -> &'static str {
         CallableKind::Derivative => "DERIVATIVE",
         CallableKind::Procedure => "PROCEDURE",
         CallableKind::Function => "FUNCTION",
+        CallableKind::NetReceive => "NET_RECEIVE",
     }
 }
 

@@ -59,9 +59,24 @@ pub fn analyse(m: &ast::ModFile) -> Result<Mechanism, NmodlError> {
     let functions = collect(&m.functions, |c| resolve(c, CallableKind::Function))?;
 
     let mut parse_only: Vec<(String, u32)> = Vec::new();
-    if let Some(nr) = &m.net_receive {
-        parse_only.push(("NET_RECEIVE".into(), nr.span.line));
-    }
+    // NET_RECEIVE may use event-only names; when they do not resolve it stays parse-only.
+    let net_receive = m.net_receive.as_ref().and_then(|nr| {
+        let mut with_flag = nr.clone();
+        with_flag.body.insert(
+            0,
+            ast::Stmt::Local {
+                names: vec!["flag".into()],
+                span: nr.span,
+            },
+        );
+        match resolve(&with_flag, CallableKind::NetReceive) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                parse_only.push(("NET_RECEIVE".into(), nr.span.line));
+                None
+            }
+        }
+    });
     for k in &m.kinetics {
         parse_only.push((format!("KINETIC {}", k.name), k.span.line));
     }
@@ -86,6 +101,7 @@ pub fn analyse(m: &ast::ModFile) -> Result<Mechanism, NmodlError> {
         derivatives,
         procedures,
         functions,
+        net_receive,
         parse_only,
     })
 }
