@@ -89,3 +89,69 @@ fn custom_ions_get_their_valence_from_the_folder() {
             .collect();
     assert_eq!(parse_only, vec!["Gfluct_exc", "Gfluct_inh"]);
 }
+
+/// NaV.mod (bio_net): a 12-state KINETIC scheme (METHOD sparse) whose INITIAL solves a LINEAR
+/// block. References: the LINEAR solution sums to 1 (its last equation); the kinetic scheme is
+/// closed, so backward Euler keeps the sum at 1; at fixed v the scheme's equilibrium is a fixed
+/// point of backward Euler. (The file's LINEAR block is not exactly the scheme's equilibrium: its
+/// I3 equation uses `I4*bi3` where the scheme has `b13`, so the states relax from it first.)
+#[test]
+fn nav_kinetic_scheme_conserves_and_reaches_equilibrium() {
+    use bmtool::cell::nmodl::{CompiledMechanism, Env, IonColumns};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/models/bio_net/components/mechanisms/modfiles");
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: ../shared not found");
+        return;
+    }
+    let cat = Catalogue::load_dir(&dir).unwrap();
+    let nav: CompiledMechanism = cat.compile("NaV").unwrap().unwrap();
+    let names = [
+        "C1", "C2", "C3", "C4", "C5", "O", "I1", "I2", "I3", "I4", "I5", "I6",
+    ];
+    let v = [-65.0, -40.0];
+    let mut inst = nav.instantiate(2);
+    let (mut e, mut i, mut ci, mut co) =
+        (vec![50.0; 2], vec![0.0; 2], vec![10.0; 2], vec![140.0; 2]);
+    let env = Env {
+        celsius: 34.0,
+        dt: 1.0,
+        t: 0.0,
+    };
+    let mut ions = [IonColumns {
+        e: &mut e,
+        i: &mut i,
+        ci: &mut ci,
+        co: &mut co,
+    }];
+    nav.initial(&mut inst, &v, &mut ions, &env).unwrap();
+    let snapshot = |inst: &bmtool::cell::nmodl::MechanismInstances| -> Vec<Vec<f64>> {
+        names
+            .iter()
+            .map(|n| nav.range(inst, n).unwrap().to_vec())
+            .collect()
+    };
+    let s0 = snapshot(&inst);
+    for k in 0..2 {
+        let total: f64 = s0.iter().map(|c| c[k]).sum();
+        assert!((total - 1.0).abs() < 1e-9, "sum of states {total}");
+    }
+    for _ in 0..3000 {
+        nav.advance_states(&mut inst, &v, &mut ions, &env).unwrap();
+    }
+    let s1 = snapshot(&inst);
+    for k in 0..2 {
+        let total: f64 = s1.iter().map(|c| c[k]).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "sum of states after 3 s: {total}"
+        );
+    }
+    for _ in 0..10 {
+        nav.advance_states(&mut inst, &v, &mut ions, &env).unwrap();
+    }
+    let s2 = snapshot(&inst);
+    for (a, b) in s1.iter().flatten().zip(s2.iter().flatten()) {
+        assert!((a - b).abs() < 1e-9, "equilibrium {a} moved to {b}");
+    }
+}

@@ -63,11 +63,18 @@ fn recursion_is_refused_not_overflowed() {
 #[test]
 fn unsupported_block_names_file_and_block() {
     let src = "NEURON { SUFFIX kin }\nSTATE { a b }\nBREAKPOINT { SOLVE scheme METHOD sparse }\n\
-               KINETIC scheme { ~ a <-> b (1, 2) }\n";
+               KINETIC scheme { COMPARTMENT 2 { a b }\n ~ a <-> b (1, 2) }\n";
     let m = analyse(&parse("kin.mod", src).unwrap()).unwrap();
     let e = CompiledMechanism::compile(&m).unwrap_err().to_string();
     assert!(
-        e.starts_with("kin.mod:3: unsupported: SOLVE scheme METHOD sparse"),
+        e.starts_with("kin.mod:4: unsupported: COMPARTMENT (in DERIVATIVE scheme)"),
+        "{e}"
+    );
+    let src = "NEURON { SUFFIX ev }\nINITIAL { net_send(0, 1) }\n";
+    let m = analyse(&parse("ev.mod", src).unwrap()).unwrap();
+    let e = CompiledMechanism::compile(&m).unwrap_err().to_string();
+    assert!(
+        e.starts_with("ev.mod:2: unsupported: call to net_send (in INITIAL)"),
         "{e}"
     );
     let src = "NEURON { SUFFIX vb }\nINITIAL { foo() }\nPROCEDURE foo() {\nVERBATIM\nreturn 0;\nENDVERBATIM\n}\n";

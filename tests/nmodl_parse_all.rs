@@ -75,10 +75,6 @@ const PARSE_ONLY: &[(&str, &str)] = &[
         "vecevent.mod",
         "ARTIFICIAL_CELL VecStim: VERBATIM vector access and net_send events",
     ),
-    (
-        "NaV.mod",
-        "KINETIC scheme with METHOD sparse and a LINEAR initial block",
-    ),
 ];
 
 #[test]

@@ -92,6 +92,24 @@ pub enum Stmt {
         with: f64,
         span: Span,
     },
+    /// KINETIC `~ 2A + B <-> C (kf, kb)` (`kb` None for `->`); species with stoichiometry.
+    Reaction {
+        lhs: Vec<(u32, String)>,
+        rhs: Vec<(u32, String)>,
+        kf: Expr,
+        kb: Option<Expr>,
+        span: Span,
+    },
+    /// LINEAR / NONLINEAR `~ lhs = rhs`.
+    Equation {
+        lhs: Expr,
+        rhs: Expr,
+        span: Span,
+    },
+    /// `CONSERVE a + b + ... = total` (kept so semantics can say what it does with it).
+    Conserve {
+        span: Span,
+    },
     /// A statement bmtool parses but never runs (VERBATIM, `~` reactions, CONSERVE, WATCH,
     /// COMPARTMENT, FROM loops, nested INITIAL in NET_RECEIVE...); `what` names it.
     Unsupported {

@@ -215,6 +215,16 @@ pub enum Stmt {
         args: Vec<Expr>,
         line: u32,
     },
+    /// KINETIC `~ lhs <-> rhs (kf, kb)` with mass-action stoichiometry.
+    Reaction {
+        lhs: Vec<(f64, VarId)>,
+        rhs: Vec<(f64, VarId)>,
+        kf: Expr,
+        kb: Option<Expr>,
+        line: u32,
+    },
+    /// LINEAR / NONLINEAR `~ lhs = rhs`, kept as the residual `lhs - rhs`.
+    Equation { residual: Expr, line: u32 },
     /// `SOLVE block METHOD m` inside BREAKPOINT / INITIAL.
     Solve {
         target: SolveTarget,
@@ -229,6 +239,10 @@ pub enum Stmt {
 pub enum SolveTarget {
     Derivative(usize),
     Procedure(usize),
+    /// Index into [`Mechanism::kinetics`].
+    Kinetic(usize),
+    /// Index into [`Mechanism::linears`] (LINEAR and NONLINEAR).
+    Linear(usize),
     /// KINETIC / LINEAR / NONLINEAR blocks: parsed, not executable.
     Other(String),
 }
@@ -241,6 +255,8 @@ pub enum CallableKind {
     Procedure,
     Function,
     NetReceive,
+    Kinetic,
+    Linear,
 }
 
 /// A body with its own locals.
@@ -278,6 +294,11 @@ pub struct Mechanism {
     pub derivatives: Vec<Callable>,
     pub procedures: Vec<Callable>,
     pub functions: Vec<Callable>,
+    /// KINETIC schemes (CONSERVE statements dropped: backward Euler keeps a closed scheme's
+    /// total anyway, up to the Newton tolerance).
+    pub kinetics: Vec<Callable>,
+    /// LINEAR / NONLINEAR blocks.
+    pub linears: Vec<Callable>,
     /// NET_RECEIVE, when its names resolve (arguments are its first locals, `flag` the next).
     pub net_receive: Option<Callable>,
     /// Blocks that were parsed but cannot run, with their line (NET_RECEIVE, KINETIC, ...).

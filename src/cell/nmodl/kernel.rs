@@ -42,7 +42,7 @@ use super::bytecode::{Program, Slot};
 use super::error::NmodlError;
 use super::ir::*;
 use super::lower::{allocate, DerivMode, Layout, Lowered, Lowerer};
-use super::solvers::{rewrite, Method, StateUpdate};
+use super::solvers::{kinetic_to_derivative, linear_unknowns, rewrite, Method, StateUpdate};
 
 /// Simulator scalars every entry point reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,10 +82,12 @@ pub struct SolveInfo {
 #[derive(Debug, Clone)]
 enum StateStep {
     Explicit(Program),
+    /// Newton on `outputs(states)`: backward Euler on derivatives, or `residual = 0` (LINEAR).
     Implicit {
         prog: Program,
         states: Vec<Slot>,
         outputs: Vec<Slot>,
+        residual: bool,
     },
 }
 
@@ -103,7 +105,7 @@ pub struct CompiledMechanism {
     mech: Mechanism,
     layout: Layout,
     n_slots: usize,
-    initial: Program,
+    initial: Vec<StateStep>,
     current: Program,
     steps: Vec<StateStep>,
     solves: Vec<SolveInfo>,
@@ -158,9 +160,8 @@ impl CompiledMechanism {
     pub fn compile_with(mech: &Mechanism, opts: CompileOptions) -> Result<Self, NmodlError> {
         let mut c = Self::compile_exact(mech)?;
         if opts.fast_exp {
-            c.initial.use_fast_exp();
             c.current.use_fast_exp();
-            for s in &mut c.steps {
+            for s in c.steps.iter_mut().chain(c.initial.iter_mut()) {
                 match s {
                     StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => {
                         p.use_fast_exp()
@@ -195,8 +196,7 @@ impl CompiledMechanism {
             line: 0,
         };
         let init_c = mech.initial.as_ref().unwrap_or(&empty);
-        let init_l =
-            Lowerer::new(mech, &mut layout, "INITIAL", DerivMode::Forbid).body(init_c, false)?;
+        let init_l = lower_initial(mech, &mut layout, init_c)?;
         let bp = mech.breakpoint.as_ref();
         let cur_l = match bp {
             Some(b) => {
@@ -212,9 +212,9 @@ impl CompiledMechanism {
         let uniform = uniform_slots(
             mech,
             &layout,
-            [&init_l, &cur_l]
+            [&cur_l]
                 .into_iter()
-                .chain(steps_l.iter().map(|s| s.lowered())),
+                .chain(steps_l.iter().chain(&init_l).map(|s| s.lowered())),
         );
         let alloc = |l: &Lowered| {
             allocate(l, n_fixed, &uniform, &layout.consts).map_err(|e| NmodlError::Runtime {
@@ -222,30 +222,40 @@ impl CompiledMechanism {
                 msg: format!("internal: {e}"),
             })
         };
-        let (initial, s1) = alloc(&init_l)?;
         let (current, s2) = alloc(&cur_l)?;
-        let mut n_slots = s1.max(s2).max(n_fixed as usize);
-        let mut steps = Vec::new();
+        let mut n_slots = s2.max(n_fixed as usize);
         let mut max_implicit = 0;
-        for s in steps_l {
-            match s {
-                LoweredStep::Explicit(l) => {
-                    let (p, k) = alloc(&l)?;
-                    n_slots = n_slots.max(k);
-                    steps.push(StateStep::Explicit(p));
-                }
-                LoweredStep::Implicit { l, states, outputs } => {
-                    let (p, k) = alloc(&l)?;
-                    n_slots = n_slots.max(k);
-                    max_implicit = max_implicit.max(states.len());
-                    steps.push(StateStep::Implicit {
-                        prog: p,
+        let mut finish = |lowered: Vec<LoweredStep>| -> Result<Vec<StateStep>, NmodlError> {
+            let mut out = Vec::new();
+            for s in lowered {
+                match s {
+                    LoweredStep::Explicit(l) => {
+                        let (p, k) = alloc(&l)?;
+                        n_slots = n_slots.max(k);
+                        out.push(StateStep::Explicit(p));
+                    }
+                    LoweredStep::Implicit {
+                        l,
                         states,
                         outputs,
-                    });
+                        residual,
+                    } => {
+                        let (p, k) = alloc(&l)?;
+                        n_slots = n_slots.max(k);
+                        max_implicit = max_implicit.max(states.len());
+                        out.push(StateStep::Implicit {
+                            prog: p,
+                            states,
+                            outputs,
+                            residual,
+                        });
+                    }
                 }
             }
-        }
+            Ok(out)
+        };
+        let steps = finish(steps_l)?;
+        let initial = finish(init_l)?;
 
         let net_receive = match net_l {
             Ok((l, args)) => alloc(&l).map(|(p, k)| {
@@ -340,15 +350,27 @@ impl CompiledMechanism {
                 StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => p.len(),
             })
             .sum();
-        self.initial.len() + self.current.len() + steps
+        let initial: usize = self
+            .initial
+            .iter()
+            .map(|s| match s {
+                StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => p.len(),
+            })
+            .sum();
+        initial + self.current.len() + steps
     }
     /// (entry point, ops, transcendental ops: exp/log/pow/...) for each program, for profiling.
     pub fn program_stats(&self) -> Vec<(String, usize, usize)> {
         let stat = |name: &str, p: &Program| (name.to_string(), p.len(), p.transcendental_count());
-        let mut out = vec![
-            stat("INITIAL", &self.initial),
-            stat("BREAKPOINT", &self.current),
-        ];
+        let mut out = Vec::new();
+        for (k, s) in self.initial.iter().enumerate() {
+            match s {
+                StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => {
+                    out.push(stat(&format!("INITIAL#{k}"), p))
+                }
+            }
+        }
+        out.push(stat("BREAKPOINT", &self.current));
         for (k, s) in self.steps.iter().enumerate() {
             match s {
                 StateStep::Explicit(p) | StateStep::Implicit { prog: p, .. } => {
@@ -492,7 +514,7 @@ impl CompiledMechanism {
                 fill(&mut inst.buf, inst.n, s, 0.0);
             }
         }
-        self.initial.run(&mut inst.buf, inst.n);
+        run_steps(&self.initial, inst, env.dt);
         self.epilogue(inst, ions);
         Ok(())
     }
@@ -558,18 +580,7 @@ impl CompiledMechanism {
         env: &Env,
     ) -> Result<(), NmodlError> {
         self.prologue(inst, v, ions, env)?;
-        for step in &self.steps {
-            match step {
-                StateStep::Explicit(p) => p.run(&mut inst.buf, inst.n),
-                StateStep::Implicit {
-                    prog,
-                    states,
-                    outputs,
-                } => {
-                    newton(prog, states, outputs, inst, env.dt);
-                }
-            }
-        }
+        run_steps(&self.steps, inst, env.dt);
         self.epilogue(inst, ions);
         self.check_states(inst, env)
     }
@@ -750,7 +761,92 @@ enum LoweredStep {
         l: Lowered,
         states: Vec<Slot>,
         outputs: Vec<Slot>,
+        residual: bool,
     },
+}
+
+fn run_steps(steps: &[StateStep], inst: &mut MechanismInstances, dt: f64) {
+    for step in steps {
+        match step {
+            StateStep::Explicit(p) => p.run(&mut inst.buf, inst.n),
+            StateStep::Implicit {
+                prog,
+                states,
+                outputs,
+                residual,
+            } => {
+                newton(prog, states, outputs, inst, dt, *residual);
+            }
+        }
+    }
+}
+
+/// INITIAL as steps: straight code, split where it SOLVEs a LINEAR block (a Newton solve of the
+/// block's equations for its states, e.g. a kinetic scheme's equilibrium). LOCALs do not carry
+/// across such a SOLVE.
+fn lower_initial(
+    mech: &Mechanism,
+    layout: &mut Layout,
+    init: &Callable,
+) -> Result<Vec<LoweredStep>, NmodlError> {
+    let mut out = Vec::new();
+    let mut segment: Vec<Stmt> = Vec::new();
+    let flush = |segment: &mut Vec<Stmt>,
+                 layout: &mut Layout,
+                 out: &mut Vec<LoweredStep>|
+     -> Result<(), NmodlError> {
+        let c = Callable {
+            body: std::mem::take(segment),
+            ..init.clone()
+        };
+        out.push(LoweredStep::Explicit(
+            Lowerer::new(mech, layout, "INITIAL", DerivMode::Forbid).body(&c, false)?,
+        ));
+        Ok(())
+    };
+    for s in &init.body {
+        match s {
+            Stmt::Solve {
+                target: SolveTarget::Linear(i),
+                line,
+                ..
+            } => {
+                flush(&mut segment, layout, &mut out)?;
+                let lin = &mech.linears[*i];
+                let l = Lowerer::new(
+                    mech,
+                    layout,
+                    format!("LINEAR {}", lin.name),
+                    DerivMode::Output,
+                )
+                .body(lin, false)?;
+                let unknowns = linear_unknowns(lin, |v| mech.vars[v].is_state);
+                if unknowns.len() != l.eq_outputs.len() {
+                    return Err(NmodlError::Compile {
+                        file: mech.file.clone(),
+                        line: *line,
+                        msg: format!(
+                            "LINEAR {} has {} equations for {} states",
+                            lin.name,
+                            l.eq_outputs.len(),
+                            unknowns.len()
+                        ),
+                    });
+                }
+                let states = unknowns.iter().filter_map(|&v| layout.homes[v]).collect();
+                let outputs = l.eq_outputs.clone();
+                out.push(LoweredStep::Implicit {
+                    l,
+                    states,
+                    outputs,
+                    residual: true,
+                });
+            }
+            other => segment.push(other.clone()),
+        }
+    }
+    flush(&mut segment, layout, &mut out)?;
+    Ok(out)
 }
 
 impl LoweredStep {
@@ -828,10 +924,31 @@ fn lower_solves(
                     method.as_deref().unwrap_or("-")
                 )));
             }
-            SolveTarget::Derivative(i) => {
-                let d = &mech.derivatives[*i];
-                let m_name = method.as_deref().unwrap_or("");
-                let Some(m) = Method::from_name(m_name) else {
+            SolveTarget::Linear(i) => {
+                return Err(compile_err(format!(
+                    "unsupported: SOLVE {} (a LINEAR block) in BREAKPOINT; it is only run from INITIAL",
+                    mech.linears[*i].name
+                )));
+            }
+            SolveTarget::Derivative(_) | SolveTarget::Kinetic(_) => {
+                // A KINETIC scheme becomes its mass-action DERIVATIVE block; `sparse` is
+                // backward Euler on it, i.e. derivimplicit.
+                let d: std::borrow::Cow<'_, Callable> = match target {
+                    SolveTarget::Kinetic(i) => {
+                        std::borrow::Cow::Owned(kinetic_to_derivative(&mech.kinetics[*i]))
+                    }
+                    SolveTarget::Derivative(i) => std::borrow::Cow::Borrowed(&mech.derivatives[*i]),
+                    _ => continue,
+                };
+                let d = d.as_ref();
+                let is_kinetic = matches!(target, SolveTarget::Kinetic(_));
+                let m_name = match method.as_deref().unwrap_or("") {
+                    "sparse" if is_kinetic => "derivimplicit",
+                    other => other,
+                };
+                let Some(m) = Method::from_name(m_name)
+                    .filter(|m| !is_kinetic || *m == Method::DerivImplicit)
+                else {
                     return Err(compile_err(format!(
                         "unsupported: SOLVE {} METHOD {m_name} (cnexp, derivimplicit and euler are supported)",
                         d.name
@@ -878,6 +995,7 @@ fn lower_solves(
                             l,
                             states: st_slots,
                             outputs: outs,
+                            residual: false,
                         });
                         infos.push(SolveInfo {
                             block: d.name.clone(),
@@ -956,7 +1074,7 @@ fn newton_scratch(k: usize, n: usize) -> usize {
 }
 
 /// Backward Euler by Newton iteration on every instance at once (scopmath `newton`): solves
-/// `x - x_old - dt * f(x) = 0` with a finite-difference Jacobian of the compiled `f`, until the
+/// `x - x_old - dt * f(x) = 0` (or `f(x) = 0` when `residual`, for LINEAR blocks) with a finite-difference Jacobian of the compiled `f`, until the
 /// largest update is below [`NEWTON_TOL`] (relative) or after [`NEWTON_MAX_ITER`] iterations.
 fn newton(
     prog: &Program,
@@ -964,6 +1082,7 @@ fn newton(
     outputs: &[Slot],
     inst: &mut MechanismInstances,
     dt: f64,
+    residual: bool,
 ) {
     let (n, k) = (inst.n, states.len());
     if n == 0 || k == 0 || inst.scratch.len() < newton_scratch(k, n) {
@@ -1004,11 +1123,19 @@ fn newton(
         for i in 0..n {
             for m in 0..k {
                 for j in 0..k {
-                    let eye = if m == j { 1.0 } else { 0.0 };
-                    a[m * k + j] = eye - dt * jac[(m * k + j) * n + i];
+                    let jm = jac[(m * k + j) * n + i];
+                    a[m * k + j] = if residual {
+                        jm
+                    } else {
+                        f64::from(u8::from(m == j)) - dt * jm
+                    };
                 }
                 let x = inst.buf[states[m] as usize * n + i];
-                r[m] = -(x - x_old[m * n + i] - dt * f0[m * n + i]);
+                r[m] = if residual {
+                    -f0[m * n + i]
+                } else {
+                    -(x - x_old[m * n + i] - dt * f0[m * n + i])
+                };
             }
             solve_dense(a, r, k);
             for (m, &s) in states.iter().enumerate() {

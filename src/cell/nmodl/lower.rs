@@ -99,6 +99,8 @@ pub struct Lowered {
     n_temps: u32,
     /// For `DerivMode::Output`: the fixed slot receiving each state's derivative.
     pub deriv_outputs: Vec<(VarId, Slot)>,
+    /// For `DerivMode::Output`: the fixed slot receiving each LINEAR equation's residual.
+    pub eq_outputs: Vec<Slot>,
     /// Variables the program assigns.
     pub written: Vec<VarId>,
 }
@@ -124,6 +126,7 @@ pub struct Lowerer<'a> {
     stack: Vec<String>,
     deriv_mode: DerivMode,
     deriv_outputs: Vec<(VarId, Slot)>,
+    eq_outputs: Vec<Slot>,
     written: Vec<VarId>,
 }
 
@@ -150,6 +153,7 @@ impl<'a> Lowerer<'a> {
             stack: Vec::new(),
             deriv_mode,
             deriv_outputs: Vec::new(),
+            eq_outputs: Vec::new(),
             written: Vec::new(),
         }
     }
@@ -244,6 +248,7 @@ impl<'a> Lowerer<'a> {
             ops: self.ops,
             n_temps: self.n_temps,
             deriv_outputs: self.deriv_outputs,
+            eq_outputs: self.eq_outputs,
             written: self.written,
         }
     }
@@ -373,6 +378,27 @@ impl<'a> Lowerer<'a> {
                     Target::Var(v) => self.write_var(v, r, *line)?,
                     Target::Local(l) => frame.locals[l] = Some(r),
                 }
+            }
+            Stmt::Equation { residual, line } => {
+                if self.deriv_mode != DerivMode::Output {
+                    return Err(self.err(
+                        *line,
+                        "an equation '~ a = b' is only allowed in a LINEAR block",
+                    ));
+                }
+                let r = self.expr(residual, frame, *line)?;
+                let slot = self.layout.fresh();
+                self.eq_outputs.push(slot);
+                self.ops.push(IOp {
+                    kind: IKind::Copy,
+                    d: VReg::Fixed(slot),
+                    a: r,
+                    b: r,
+                    c: r,
+                });
+            }
+            Stmt::Reaction { line, .. } => {
+                return Err(self.err(*line, "a reaction '~' is only allowed in a KINETIC block"));
             }
             Stmt::Derivative { state, value, line } => {
                 if self.deriv_mode != DerivMode::Output {
@@ -563,6 +589,8 @@ pub fn kind_name(k: CallableKind) -> &'static str {
         CallableKind::Procedure => "PROCEDURE",
         CallableKind::Function => "FUNCTION",
         CallableKind::NetReceive => "NET_RECEIVE",
+        CallableKind::Kinetic => "KINETIC",
+        CallableKind::Linear => "LINEAR",
     }
 }
 

@@ -637,11 +637,7 @@ impl<'a> Parser<'a> {
             }
             Tok::Tilde => {
                 self.advance();
-                self.reaction()?;
-                Ok(Stmt::Unsupported {
-                    what: "reaction '~'".into(),
-                    span,
-                })
+                self.reaction(span)
             }
             Tok::Ident(w) => self.word_statement(w, span),
             _ => self.err(format!("expected a statement, found {}", self.describe())),
@@ -674,10 +670,7 @@ impl<'a> Parser<'a> {
                 self.expr()?;
                 self.expect(&Tok::Assign)?;
                 self.expr()?;
-                Ok(Stmt::Unsupported {
-                    what: "CONSERVE".into(),
-                    span,
-                })
+                Ok(Stmt::Conserve { span })
             }
             "COMPARTMENT" | "LONGITUDINAL_DIFFUSION" => {
                 self.advance();
@@ -888,41 +881,77 @@ impl<'a> Parser<'a> {
     }
 
     /// `~ A + B <-> C (kf, kb)`, `~ A -> B (k)`, `~ e = e` (LINEAR), `~ A << (flux)`.
-    fn reaction(&mut self) -> PResult<()> {
-        self.expr()?;
+    fn reaction(&mut self, span: Span) -> PResult<Stmt> {
+        let lhs = self.expr()?;
         match self.tok() {
-            Tok::Reversible => {
+            Tok::Reversible | Tok::Arrow => {
+                let reversible = *self.tok() == Tok::Reversible;
                 self.advance();
-                self.expr_no_units()?;
+                let rhs = self.expr_no_units()?;
                 self.expect(&Tok::LParen)?;
-                self.expr()?;
-                self.expect(&Tok::Comma)?;
-                self.expr()?;
-                self.expect(&Tok::RParen)
-            }
-            Tok::Arrow => {
-                self.advance();
-                self.expr_no_units()?;
-                self.expect(&Tok::LParen)?;
-                self.expr()?;
-                self.expect(&Tok::RParen)
+                let kf = self.expr()?;
+                let kb = if reversible {
+                    self.expect(&Tok::Comma)?;
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                self.expect(&Tok::RParen)?;
+                let (lhs, rhs) = (self.species(&lhs, span)?, self.species(&rhs, span)?);
+                Ok(Stmt::Reaction {
+                    lhs,
+                    rhs,
+                    kf,
+                    kb,
+                    span,
+                })
             }
             Tok::Assign => {
                 self.advance();
-                self.expr().map(|_| ())
+                let rhs = self.expr()?;
+                Ok(Stmt::Equation { lhs, rhs, span })
             }
             Tok::Lt if *self.tok_at(1) == Tok::Lt => {
                 self.advance();
                 self.advance();
                 self.expect(&Tok::LParen)?;
                 self.expr()?;
-                self.expect(&Tok::RParen)
+                self.expect(&Tok::RParen)?;
+                Ok(Stmt::Unsupported {
+                    what: "flux reaction '<<'".into(),
+                    span,
+                })
             }
             _ => self.err(format!(
                 "expected '<->', '->', '<<' or '=' in a reaction, found {}",
                 self.describe()
             )),
         }
+    }
+
+    /// A reaction side `A + 2B` as (stoichiometry, species) pairs.
+    fn species(&self, e: &Expr, span: Span) -> PResult<Vec<(u32, String)>> {
+        let mut out = Vec::new();
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Binary(BinOp::Add, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Expr::Name(n, _) => out.push((1, n.clone())),
+                Expr::Binary(BinOp::Mul, a, b) => match (a.as_ref(), b.as_ref()) {
+                    (Expr::Num(k), Expr::Name(n, _))
+                        if *k >= 1.0 && k.fract() == 0.0 && *k < 1e6 =>
+                    {
+                        out.push((*k as u32, n.clone()))
+                    }
+                    _ => return Err(NmodlError::syntax(self.file, span, "bad reaction species")),
+                },
+                _ => return Err(NmodlError::syntax(self.file, span, "bad reaction species")),
+            }
+        }
+        Ok(out)
     }
 
     // ----- expressions (Pratt) -------------------------------------------------------------

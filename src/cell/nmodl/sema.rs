@@ -77,12 +77,32 @@ pub fn analyse(m: &ast::ModFile) -> Result<Mechanism, NmodlError> {
             }
         }
     });
-    for k in &m.kinetics {
-        parse_only.push((format!("KINETIC {}", k.name), k.span.line));
-    }
-    for k in &m.linears {
-        parse_only.push((format!("LINEAR {}", k.name), k.span.line));
-    }
+    // A scheme whose names do not resolve (COMPARTMENT, f_flux...) stays parseable: running it
+    // reports why.
+    let lenient = |c: &ast::Callable, kind: CallableKind| {
+        resolve(c, kind).unwrap_or_else(|e| Callable {
+            name: c.name.clone(),
+            kind,
+            n_args: 0,
+            locals: vec![],
+            result: None,
+            body: vec![Stmt::Unsupported {
+                what: e.to_string(),
+                line: c.span.line,
+            }],
+            line: c.span.line,
+        })
+    };
+    let kinetics: Vec<Callable> = m
+        .kinetics
+        .iter()
+        .map(|c| lenient(c, CallableKind::Kinetic))
+        .collect();
+    let linears: Vec<Callable> = m
+        .linears
+        .iter()
+        .map(|c| lenient(c, CallableKind::Linear))
+        .collect();
     for (what, span) in &m.other_blocks {
         parse_only.push((what.clone(), span.line));
     }
@@ -101,6 +121,8 @@ pub fn analyse(m: &ast::ModFile) -> Result<Mechanism, NmodlError> {
         derivatives,
         procedures,
         functions,
+        kinetics,
+        linears,
         net_receive,
         parse_only,
     })
@@ -345,7 +367,8 @@ struct CallableNames {
     functions: HashMap<String, usize>,
     procedures: HashMap<String, usize>,
     derivatives: HashMap<String, usize>,
-    others: Vec<String>,
+    kinetics: HashMap<String, usize>,
+    linears: HashMap<String, usize>,
     /// FUNCTION_TABLE names: callable in the text, not executable.
     tables: Vec<String>,
     arity: HashMap<String, usize>,
@@ -367,12 +390,8 @@ impl CallableNames {
             functions: idx(&m.functions),
             procedures: idx(&m.procedures),
             derivatives: idx(&m.derivatives),
-            others: m
-                .kinetics
-                .iter()
-                .chain(&m.linears)
-                .map(|c| c.name.clone())
-                .collect(),
+            kinetics: idx(&m.kinetics),
+            linears: idx(&m.linears),
             tables: m
                 .other_blocks
                 .iter()
@@ -497,8 +516,10 @@ impl Resolver<'_> {
                     SolveTarget::Derivative(i)
                 } else if let Some(&i) = self.names.procedures.get(block) {
                     SolveTarget::Procedure(i)
-                } else if self.names.others.contains(block) {
-                    SolveTarget::Other(block.clone())
+                } else if let Some(&i) = self.names.kinetics.get(block) {
+                    SolveTarget::Kinetic(i)
+                } else if let Some(&i) = self.names.linears.get(block) {
+                    SolveTarget::Linear(i)
                 } else {
                     return Err(NmodlError::unknown(self.file, *span, block));
                 };
@@ -510,11 +531,42 @@ impl Resolver<'_> {
             }
             // TABLE is computed directly (see `kernel`'s contract), so the statement is dropped.
             ast::Stmt::Table { .. } => return Ok(None),
+            ast::Stmt::Reaction {
+                lhs,
+                rhs,
+                kf,
+                kb,
+                span,
+            } => Stmt::Reaction {
+                lhs: self.species(lhs, *span)?,
+                rhs: self.species(rhs, *span)?,
+                kf: self.expr(kf)?,
+                kb: kb.as_ref().map(|k| self.expr(k)).transpose()?,
+                line: span.line,
+            },
+            ast::Stmt::Equation { lhs, rhs, span } => Stmt::Equation {
+                residual: Expr::Binary(
+                    BinOp::Sub,
+                    Box::new(self.expr(lhs)?),
+                    Box::new(self.expr(rhs)?),
+                ),
+                line: span.line,
+            },
+            ast::Stmt::Conserve { .. } => return Ok(None),
             ast::Stmt::Unsupported { what, span } => Stmt::Unsupported {
                 what: what.clone(),
                 line: span.line,
             },
         }))
+    }
+
+    fn species(&self, side: &[(u32, String)], span: Span) -> Result<Vec<(f64, VarId)>, NmodlError> {
+        side.iter()
+            .map(|(k, n)| match self.vars.get(n) {
+                Some(&id) => Ok((f64::from(*k), id)),
+                None => Err(NmodlError::unknown(self.file, span, n)),
+            })
+            .collect()
     }
 
     fn target(&self, name: &str, span: Span) -> Result<Target, NmodlError> {

@@ -55,6 +55,90 @@ pub fn rewrite(d: &Callable, method: Method, dt: VarId) -> (StateUpdate, bool) {
     }
 }
 
+/// A KINETIC scheme as the equivalent DERIVATIVE block (mass action): each reaction's flux
+/// `kf * prod(lhs^s) - kb * prod(rhs^s)` is subtracted from its reactants' derivatives and added
+/// to its products', the other statements (`rates(v)`) run first, in order. nocmodl's `sparse`
+/// is backward Euler on these equations, which is what [`implicit_system`] then gives.
+pub fn kinetic_to_derivative(k: &Callable) -> Callable {
+    let mut sums: Vec<(VarId, Expr, u32)> = Vec::new();
+    let mut body = Vec::new();
+    for s in &k.body {
+        match s {
+            Stmt::Reaction {
+                lhs,
+                rhs,
+                kf,
+                kb,
+                line,
+            } => {
+                let side = |sp: &[(f64, VarId)], rate: Expr| {
+                    sp.iter().fold(rate, |acc, &(st, x)| {
+                        let term = if st == 1.0 {
+                            Expr::Var(x)
+                        } else {
+                            Expr::Binary(
+                                BinOp::Pow,
+                                Box::new(Expr::Var(x)),
+                                Box::new(Expr::Const(st)),
+                            )
+                        };
+                        mul(acc, term)
+                    })
+                };
+                let mut flux = side(lhs, kf.clone());
+                if let Some(kb) = kb {
+                    flux = sub(flux, side(rhs, kb.clone()));
+                }
+                for (sign, sp) in [(-1.0, lhs), (1.0, rhs)] {
+                    for &(st, x) in sp.iter() {
+                        let term = mul(Expr::Const(sign * st), flux.clone());
+                        match sums.iter_mut().find(|e| e.0 == x) {
+                            Some(e) => e.1 = add(e.1.clone(), term),
+                            None => sums.push((x, term, *line)),
+                        }
+                    }
+                }
+            }
+            other => body.push(other.clone()),
+        }
+    }
+    for (state, value, line) in sums {
+        body.push(Stmt::Derivative {
+            state,
+            value: simplify(&value),
+            line,
+        });
+    }
+    Callable {
+        body,
+        kind: CallableKind::Derivative,
+        ..k.clone()
+    }
+}
+
+/// The unknowns of a LINEAR block: STATEs appearing in its equations, in order of appearance.
+pub fn linear_unknowns(l: &Callable, is_state: impl Fn(VarId) -> bool) -> Vec<VarId> {
+    fn walk(e: &Expr, out: &mut Vec<VarId>, is_state: &dyn Fn(VarId) -> bool) {
+        match e {
+            Expr::Var(v) if is_state(*v) && !out.contains(v) => out.push(*v),
+            Expr::Call { args, .. } => args.iter().for_each(|a| walk(a, out, is_state)),
+            Expr::Unary(_, a) => walk(a, out, is_state),
+            Expr::Binary(_, a, b) => {
+                walk(a, out, is_state);
+                walk(b, out, is_state);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for s in &l.body {
+        if let Stmt::Equation { residual, .. } = s {
+            walk(residual, &mut out, &is_state);
+        }
+    }
+    out
+}
+
 /// The states of a block for backward Euler, in order of their first `x'` statement.
 pub fn implicit_system(d: &Callable) -> StateUpdate {
     let mut states = Vec::new();
