@@ -126,6 +126,8 @@ pub struct Lowerer<'a> {
     stack: Vec<String>,
     deriv_mode: DerivMode,
     deriv_outputs: Vec<(VarId, Slot)>,
+    /// Current value of each state's derivative (DerivMode::Output).
+    dx: Vec<(VarId, VReg)>,
     eq_outputs: Vec<Slot>,
     written: Vec<VarId>,
 }
@@ -153,6 +155,7 @@ impl<'a> Lowerer<'a> {
             stack: Vec::new(),
             deriv_mode,
             deriv_outputs: Vec::new(),
+            dx: Vec::new(),
             eq_outputs: Vec::new(),
             written: Vec::new(),
         }
@@ -210,6 +213,17 @@ impl<'a> Lowerer<'a> {
     }
 
     fn finish(mut self) -> Lowered {
+        for (state, r) in std::mem::take(&mut self.dx) {
+            if let Some(&(_, slot)) = self.deriv_outputs.iter().find(|(v, _)| *v == state) {
+                self.ops.push(IOp {
+                    kind: IKind::Copy,
+                    d: VReg::Fixed(slot),
+                    a: r,
+                    b: r,
+                    c: r,
+                });
+            }
+        }
         // Parallel copy of final values into homes.
         let mut moves: Vec<(Slot, VReg)> = Vec::new();
         for (var, reg) in self.env.iter().enumerate() {
@@ -408,23 +422,15 @@ impl<'a> Lowerer<'a> {
                     ));
                 }
                 let r = self.expr(value, frame, *line)?;
-                let slot = match self.deriv_outputs.iter().find(|(v, _)| v == state) {
-                    Some(&(_, s)) => s,
-                    None => {
-                        let s = self.layout.fresh();
-                        self.deriv_outputs.push((*state, s));
-                        s
-                    }
-                };
-                // Record as a pending output through a pseudo-copy at the end: we emit it now;
-                // the output slot is fixed and only written here.
-                self.ops.push(IOp {
-                    kind: IKind::Copy,
-                    d: VReg::Fixed(slot),
-                    a: r,
-                    b: r,
-                    c: r,
-                });
+                if !self.deriv_outputs.iter().any(|(v, _)| v == state) {
+                    let s = self.layout.fresh();
+                    self.deriv_outputs.push((*state, s));
+                }
+                // The current value of x', merged at if/else like a variable, stored at the end.
+                match self.dx.iter_mut().find(|(v, _)| v == state) {
+                    Some(e) => e.1 = r,
+                    None => self.dx.push((*state, r)),
+                }
             }
             Stmt::If {
                 cond,
@@ -464,9 +470,11 @@ impl<'a> Lowerer<'a> {
         }
         let env0 = self.env.clone();
         let loc0 = frame.locals.clone();
+        let dx0 = self.dx.clone();
         self.stmts(then, frame, skip_solve)?;
         let env_t = std::mem::replace(&mut self.env, env0.clone());
         let loc_t = std::mem::replace(&mut frame.locals, loc0.clone());
+        let dx_t = std::mem::replace(&mut self.dx, dx0);
         self.stmts(otherwise, frame, skip_solve)?;
         for (v, &t) in env_t.iter().enumerate() {
             let e = self.env[v];
@@ -484,6 +492,20 @@ impl<'a> Lowerer<'a> {
                 let zero = self.konst(0.0);
                 let (t, e) = (t.unwrap_or(zero), e.unwrap_or(zero));
                 frame.locals[l] = Some(self.emit(IKind::Select, m, t, e));
+            }
+        }
+        // Derivatives assigned in only one branch are 0 in the other (as an unassigned Dx).
+        let states: Vec<VarId> = dx_t.iter().chain(self.dx.iter()).map(|e| e.0).collect();
+        for st in states {
+            let t = dx_t.iter().find(|e| e.0 == st).map(|e| e.1);
+            let e = self.dx.iter().find(|e| e.0 == st).map(|e| e.1);
+            if t != e {
+                let zero = self.konst(0.0);
+                let merged = self.emit(IKind::Select, m, t.unwrap_or(zero), e.unwrap_or(zero));
+                match self.dx.iter_mut().find(|x| x.0 == st) {
+                    Some(x) => x.1 = merged,
+                    None => self.dx.push((st, merged)),
+                }
             }
         }
         Ok(())
