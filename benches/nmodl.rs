@@ -29,15 +29,32 @@ fn ion_default(name: &str, n: usize) -> Ion {
     Ion([vec![e; n], vec![0.0; n], vec![ci; n], vec![co; n]])
 }
 
-fn cols<'a>(ions: &'a mut [Ion], which: &[usize]) -> Vec<IonColumns<'a>> {
-    // Hand out disjoint borrows of the requested ions (indices are distinct per mechanism).
-    let mut out: Vec<Option<IonColumns<'a>>> = Vec::new();
-    let mut refs: Vec<Option<&'a mut Ion>> = ions.iter_mut().map(Some).collect();
-    for &k in which {
-        let Ion([e, i, ci, co]) = refs[k].take().expect("distinct ions");
-        out.push(Some(IonColumns { e, i, ci, co }));
+/// Runs `f` with the ion columns of `which` (at most two per mechanism here), built on the stack
+/// so the timing contains no allocation.
+fn with_cols<R>(
+    ions: &mut [Ion],
+    which: &[usize],
+    f: impl FnOnce(&mut [IonColumns<'_>]) -> R,
+) -> R {
+    fn col(ion: &mut Ion) -> IonColumns<'_> {
+        let Ion([e, i, ci, co]) = ion;
+        IonColumns { e, i, ci, co }
     }
-    out.into_iter().flatten().collect()
+    match *which {
+        [] => f(&mut []),
+        [a] => f(&mut [col(&mut ions[a])]),
+        [a, b] => {
+            let (x, y) = if a < b {
+                let (lo, hi) = ions.split_at_mut(b);
+                (&mut lo[a], &mut hi[0])
+            } else {
+                let (lo, hi) = ions.split_at_mut(a);
+                (&mut hi[0], &mut lo[b])
+            };
+            f(&mut [col(x), col(y)])
+        }
+        _ => panic!("bench mechanisms use at most two ions"),
+    }
 }
 
 /// Nanoseconds this thread spent on a CPU (Linux `/proc/thread-self/schedstat`), so that other
@@ -116,20 +133,20 @@ fn run(cat: &Catalogue, opts: CompileOptions) {
             t: 0.0,
         };
         for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
-            c.initial(inst, &v, &mut cols(&mut ions, w), &env)
-                .expect("initial");
+            with_cols(&mut ions, w, |io| c.initial(inst, &v, io, &env)).expect("initial");
         }
         let steps = (2_000_000 / n).clamp(200, 40_000);
         let start = Instant::now();
         let cpu0 = cpu_ns();
         for _ in 0..steps {
             for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
-                c.current_and_conductance(inst, &v, &mut cols(&mut ions, w), &env)
-                    .expect("current");
+                with_cols(&mut ions, w, |io| {
+                    c.current_and_conductance(inst, &v, io, &env)
+                })
+                .expect("current");
             }
             for (c, (inst, w)) in compiled.iter().zip(insts.iter_mut().zip(&which)) {
-                c.advance_states(inst, &v, &mut cols(&mut ions, w), &env)
-                    .expect("states");
+                with_cols(&mut ions, w, |io| c.advance_states(inst, &v, io, &env)).expect("states");
             }
             env.t += env.dt;
         }

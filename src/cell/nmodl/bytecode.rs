@@ -73,6 +73,7 @@ impl Un {
         })
     }
 
+    #[inline(always)]
     pub fn eval(self, x: f64) -> f64 {
         match self {
             Self::Neg => -x,
@@ -208,6 +209,110 @@ impl Op {
 #[derive(Debug, Clone, Default)]
 pub struct Program {
     ops: Vec<Op>,
+    /// The same program with the commonest operators as their own variants (one dispatch per
+    /// op instead of two), for row mode.
+    row: Vec<RowOp>,
+}
+
+/// Row-mode op: the frequent cases flattened, everything else as the generic [`Op`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RowOp {
+    Add(Slot, Slot, Slot),
+    Sub(Slot, Slot, Slot),
+    Mul(Slot, Slot, Slot),
+    Div(Slot, Slot, Slot),
+    AddK(Slot, Slot, f64),
+    MulK(Slot, Slot, f64),
+    DivK(Slot, Slot, f64),
+    KSub(Slot, f64, Slot),
+    KDiv(Slot, f64, Slot),
+    Exp(Slot, Slot),
+    Neg(Slot, Slot),
+    Copy(Slot, Slot),
+    Generic(Op),
+}
+
+impl RowOp {
+    fn from_op(op: Op) -> Self {
+        match op {
+            Op::Bin {
+                op: Bin::Add,
+                d,
+                a,
+                b,
+            } => Self::Add(d, a, b),
+            Op::Bin {
+                op: Bin::Sub,
+                d,
+                a,
+                b,
+            } => Self::Sub(d, a, b),
+            Op::Bin {
+                op: Bin::Mul,
+                d,
+                a,
+                b,
+            } => Self::Mul(d, a, b),
+            Op::Bin {
+                op: Bin::Div,
+                d,
+                a,
+                b,
+            } => Self::Div(d, a, b),
+            Op::BinCK {
+                op: Bin::Add,
+                d,
+                a,
+                k,
+            } => Self::AddK(d, a, k),
+            Op::BinCK {
+                op: Bin::Sub,
+                d,
+                a,
+                k,
+            } => Self::AddK(d, a, -k),
+            Op::BinCK {
+                op: Bin::Mul,
+                d,
+                a,
+                k,
+            } => Self::MulK(d, a, k),
+            Op::BinCK {
+                op: Bin::Div,
+                d,
+                a,
+                k,
+            } => Self::DivK(d, a, k),
+            Op::BinKC {
+                op: Bin::Add,
+                d,
+                k,
+                b,
+            } => Self::AddK(d, b, k),
+            Op::BinKC {
+                op: Bin::Mul,
+                d,
+                k,
+                b,
+            } => Self::MulK(d, b, k),
+            Op::BinKC {
+                op: Bin::Sub,
+                d,
+                k,
+                b,
+            } => Self::KSub(d, k, b),
+            Op::BinKC {
+                op: Bin::Div,
+                d,
+                k,
+                b,
+            } => Self::KDiv(d, k, b),
+            Op::Un { op: Un::Exp, d, a } => Self::Exp(d, a),
+            Op::Un { op: Un::Neg, d, a } => Self::Neg(d, a),
+            Op::Copy { d, a } => Self::Copy(d, a),
+            other => Self::Generic(other),
+        }
+    }
 }
 
 impl Program {
@@ -224,7 +329,8 @@ impl Program {
                 }
             }
         }
-        Ok(Self { ops })
+        let row = ops.iter().map(|&op| RowOp::from_op(op)).collect();
+        Ok(Self { ops, row })
     }
 
     pub fn len(&self) -> usize {
@@ -245,6 +351,7 @@ impl Program {
                 _ => {}
             }
         }
+        self.row = self.ops.iter().map(|&op| RowOp::from_op(op)).collect();
     }
 
     /// Ops calling libm (exp, log, pow, trigonometric...), the expensive ones per element.
@@ -360,26 +467,45 @@ impl Program {
     /// All ops for instance `i` only (columns have stride `n`).
     fn run_row(&self, buf: &mut [f64], n: usize, i: usize) {
         let at = |s: Slot| s as usize * n + i;
-        for op in &self.ops {
+        // `x - k` is stored as `x + (-k)`: exact in IEEE arithmetic, so results do not change.
+        for op in &self.row {
             match *op {
-                Op::Bin { op, d, a, b } | Op::UniformBin { op, d, a, b } => {
-                    buf[at(d)] = op.eval(buf[at(a)], buf[at(b)]);
-                }
-                Op::Un { op, d, a } | Op::UniformUn { op, d, a } => {
-                    buf[at(d)] = op.eval(buf[at(a)])
-                }
-                Op::Select { d, m, a, b } => {
-                    buf[at(d)] = if buf[at(m)] != 0.0 {
-                        buf[at(a)]
-                    } else {
-                        buf[at(b)]
-                    };
-                }
-                Op::Copy { d, a } => buf[at(d)] = buf[at(a)],
-                Op::BinCK { op, d, a, k } => buf[at(d)] = op.eval(buf[at(a)], k),
-                Op::BinKC { op, d, k, b } => buf[at(d)] = op.eval(k, buf[at(b)]),
-                Op::Fill { d, k } => buf[at(d)] = k,
+                RowOp::Add(d, a, b) => buf[at(d)] = buf[at(a)] + buf[at(b)],
+                RowOp::Sub(d, a, b) => buf[at(d)] = buf[at(a)] - buf[at(b)],
+                RowOp::Mul(d, a, b) => buf[at(d)] = buf[at(a)] * buf[at(b)],
+                RowOp::Div(d, a, b) => buf[at(d)] = buf[at(a)] / buf[at(b)],
+                RowOp::AddK(d, a, k) => buf[at(d)] = buf[at(a)] + k,
+                RowOp::MulK(d, a, k) => buf[at(d)] = buf[at(a)] * k,
+                RowOp::DivK(d, a, k) => buf[at(d)] = buf[at(a)] / k,
+                RowOp::KSub(d, k, b) => buf[at(d)] = k - buf[at(b)],
+                RowOp::KDiv(d, k, b) => buf[at(d)] = k / buf[at(b)],
+                RowOp::Exp(d, a) => buf[at(d)] = buf[at(a)].exp(),
+                RowOp::Neg(d, a) => buf[at(d)] = -buf[at(a)],
+                RowOp::Copy(d, a) => buf[at(d)] = buf[at(a)],
+                RowOp::Generic(op) => Self::row_generic(op, buf, n, i),
             }
+        }
+    }
+
+    #[inline(always)]
+    fn row_generic(op: Op, buf: &mut [f64], n: usize, i: usize) {
+        let at = |s: Slot| s as usize * n + i;
+        match op {
+            Op::Bin { op, d, a, b } | Op::UniformBin { op, d, a, b } => {
+                buf[at(d)] = op.eval(buf[at(a)], buf[at(b)]);
+            }
+            Op::Un { op, d, a } | Op::UniformUn { op, d, a } => buf[at(d)] = op.eval(buf[at(a)]),
+            Op::Select { d, m, a, b } => {
+                buf[at(d)] = if buf[at(m)] != 0.0 {
+                    buf[at(a)]
+                } else {
+                    buf[at(b)]
+                };
+            }
+            Op::Copy { d, a } => buf[at(d)] = buf[at(a)],
+            Op::BinCK { op, d, a, k } => buf[at(d)] = op.eval(buf[at(a)], k),
+            Op::BinKC { op, d, k, b } => buf[at(d)] = op.eval(k, buf[at(b)]),
+            Op::Fill { d, k } => buf[at(d)] = k,
         }
     }
 }
