@@ -1,4 +1,5 @@
 //! Single cells: morphology, the cable solver, NMODL mechanisms, HOC templates and protocols.
+pub mod allen;
 pub mod mechanism;
 pub mod morphology;
 pub mod nmodl;
