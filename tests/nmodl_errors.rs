@@ -163,3 +163,21 @@ fn function_table_parses_and_refuses_to_run() {
         "{e}"
     );
 }
+
+#[test]
+fn deep_call_chains_and_expressions_are_bounded() {
+    // 40 FUNCTIONs each calling the next inside 60 parentheses: refused, not a stack overflow.
+    let mut src = String::from("NEURON { SUFFIX chain }\nASSIGNED { a }\nINITIAL { a = f0(1) }\n");
+    for k in 0..40 {
+        src.push_str(&format!(
+            "FUNCTION f{k}(x) {{ f{k} = {}f{}(x){} }}\n",
+            "(".repeat(60),
+            k + 1,
+            ")".repeat(60)
+        ));
+    }
+    src.push_str("FUNCTION f40(x) { f40 = x }\n");
+    let m = analyse(&parse("chain.mod", &src).unwrap()).unwrap();
+    let e = CompiledMechanism::compile(&m).unwrap_err().to_string();
+    assert!(e.contains("recursive call"), "{e}");
+}

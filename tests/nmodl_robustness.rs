@@ -47,17 +47,29 @@ fn mutate(src: &[u8], rng: &mut Rng) -> Vec<u8> {
 }
 
 fn exercise(text: &str) {
-    let Ok(ast) = parse("fuzz.mod", text) else { return };
+    let Ok(ast) = parse("fuzz.mod", text) else {
+        return;
+    };
     let Ok(m) = analyse(&ast) else { return };
-    let Ok(c) = CompiledMechanism::compile(&m) else { return };
+    let Ok(c) = CompiledMechanism::compile(&m) else {
+        return;
+    };
     let n = 2;
     let mut inst = c.instantiate(n);
-    let mut store: Vec<[Vec<f64>; 4]> = c.ions().iter().map(|_| [vec![1.0; n], vec![0.0; n], vec![1.0; n], vec![2.0; n]]).collect();
+    let mut store: Vec<[Vec<f64>; 4]> = c
+        .ions()
+        .iter()
+        .map(|_| [vec![1.0; n], vec![0.0; n], vec![1.0; n], vec![2.0; n]])
+        .collect();
     let mut cols: Vec<IonColumns<'_>> = store
         .iter_mut()
         .map(|[e, i, ci, co]| IonColumns { e, i, ci, co })
         .collect();
-    let env = Env { celsius: 6.3, dt: 0.025, t: 0.0 };
+    let env = Env {
+        celsius: 6.3,
+        dt: 0.025,
+        t: 0.0,
+    };
     let v = [-65.0, 0.0];
     let _ = c.initial(&mut inst, &v, &mut cols, &env);
     let _ = c.current_and_conductance(&mut inst, &v, &mut cols, &env);
@@ -80,7 +92,10 @@ fn mutated_real_files_never_panic() {
     } else {
         eprintln!("SKIPPED: ../shared not found (fuzzing the fixtures only)");
     }
-    for f in std::fs::read_dir(root.join("fixtures/nmodl")).unwrap().flatten() {
+    for f in std::fs::read_dir(root.join("fixtures/nmodl"))
+        .unwrap()
+        .flatten()
+    {
         if f.path().extension().is_some_and(|e| e == "mod") {
             sources.push(std::fs::read(f.path()).unwrap());
         }

@@ -20,7 +20,7 @@ use super::ir::*;
 use std::collections::HashMap;
 
 /// Deepest chain of inlined calls.
-pub const MAX_INLINE_DEPTH: usize = 32;
+pub const MAX_INLINE_DEPTH: usize = 16;
 
 /// Where every variable and literal lives in the instance buffer. Fixed slots come first
 /// (variable homes, literals, outputs); temporaries follow.
@@ -531,7 +531,7 @@ impl<'a> Lowerer<'a> {
             Callee::Procedure(i) => &self.mech.procedures[*i],
         };
         if self.stack.len() > MAX_INLINE_DEPTH {
-            return Err(self.err(line, format!("unsupported: recursive call of {}", c.name)));
+            return Err(self.err(line, format!("unsupported: recursive call of {} (or calls nested deeper than {MAX_INLINE_DEPTH})", c.name)));
         }
         let mut inner = Frame {
             locals: vec![None; c.locals.len()],

@@ -12,7 +12,7 @@ use super::error::NmodlError;
 use super::lexer::{tokenize, Tok, Token};
 
 /// Deepest nesting of expressions / statements accepted.
-pub const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 64;
 
 /// Parses one `.mod` file's text; `file` is used in error messages.
 pub fn parse(file: &str, src: &str) -> Result<ModFile, NmodlError> {
