@@ -37,6 +37,15 @@
 //! none of the real cell mechanisms uses TABLE (hh's line is commented out in NEURON 8.2).
 //! After `advance_states` every STATE is checked for NaN/inf and a failure names the file and the
 //! line of the state's equation.
+//!
+//! INITIAL may `SOLVE` a LINEAR block (Newton on its equations for its STATEs). Point processes
+//! with a NET_RECEIVE block get [`CompiledMechanism::net_receive`], which applies one event to one
+//! instance (row mode); events the block would itself emit (`net_send`, `net_event`) are refused
+//! at compile time of that entry point only.
+//!
+//! Verified against NEURON 8.2.4 itself (`tests/nmodl_neuron.rs`): all 41 density mechanisms of
+//! the four reference cells plus bio_net's KINETIC NaV, under a voltage-clamp protocol, agree to
+//! 1.1e-9 relative (the clamp's own 2e-8 mV error).
 
 use super::bytecode::{Program, Slot};
 use super::error::NmodlError;
