@@ -213,3 +213,173 @@ fn density_mechanisms_match_neuron_under_voltage_clamp() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The Allen soma's calcium loop against NEURON 8.2.4 (`generate_coupled.py`): Ca_HVA and Ca_LVA
+/// write ica, CaDynamics reads the summed ica and writes cai, SK reads cai, and eca follows cai by
+/// Nernst. This is the recipe a solver adapter must follow; the replay below is NEURON's order:
+/// - finitialize: concentrations at their defaults (cai 5e-5, cao 2 mM), eca by Nernst, then every
+///   INITIAL in mechanism registration order (alphabetical file order: CaDynamics first, so SK's
+///   INITIAL already sees cai = minCai), then one current pass;
+/// - each step: eca = Nernst(cai) and ica = 0 (the ion's own nrn_cur), every mechanism's current
+///   at v_{k-1} summed into ica, then every state update with v_k in the same order (CaDynamics
+///   reads that ica, SK reads the cai CaDynamics just wrote).
+#[test]
+fn allen_calcium_loop_matches_neuron() {
+    use bmtool::cell::nmodl::units::nernst_mv;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("../shared/cells/allen_386049446/modfiles");
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: ../shared not found");
+        return;
+    }
+    let text =
+        std::fs::read_to_string(root.join("fixtures/nmodl/neuron_reference/allen_calcium.json"))
+            .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cat = Catalogue::load_dir(&dir).unwrap();
+    let names = ["CaDynamics", "Ca_HVA", "Ca_LVA", "SK"];
+    let mechs: Vec<_> = names
+        .iter()
+        .map(|n| cat.compile(n).unwrap().unwrap())
+        .collect();
+    let mut insts: Vec<_> = mechs.iter().map(|c| c.instantiate(1)).collect();
+    for (c, inst) in mechs.iter().zip(insts.iter_mut()) {
+        if let Some(g) = r["gbar"].get(c.name()).and_then(|g| g.as_f64()) {
+            c.range_mut(inst, "gbar").unwrap()[0] = g;
+        }
+    }
+    let (dt, celsius) = (r["dt"].as_f64().unwrap(), r["celsius"].as_f64().unwrap());
+    // The node's ion columns, as NEURON's ca_ion and k_ion keep them: [e, i (total), ci, co].
+    let mut node = Node {
+        ca: [
+            vec![0.0],
+            vec![0.0],
+            vec![5e-5],
+            vec![r["cao"].as_f64().unwrap()],
+        ],
+        k: [
+            vec![r["ek"].as_f64().unwrap()],
+            vec![0.0],
+            vec![r["ki"].as_f64().unwrap()],
+            vec![r["ko"].as_f64().unwrap()],
+        ],
+    };
+    node.ca[0][0] = nernst_mv(celsius, node.ca[2][0], node.ca[3][0], 2.0);
+    let mut env = Env {
+        celsius,
+        dt,
+        t: 0.0,
+    };
+    // One current pass: the ions' own nrn_cur (eca by Nernst, currents zeroed), then every
+    // mechanism's current summed into the node's ica / ik.
+    let currents = |v: f64,
+                    env: &Env,
+                    insts: &mut [bmtool::cell::nmodl::MechanismInstances],
+                    node: &mut Node| {
+        node.ca[0][0] = nernst_mv(celsius, node.ca[2][0], node.ca[3][0], 2.0);
+        let (mut ca_sum, mut k_sum) = (0.0, 0.0);
+        for (c, inst) in mechs.iter().zip(insts.iter_mut()) {
+            c.breakpoint_current(inst, &[v], &mut node.cols(c), env)
+                .unwrap();
+            for (k, ion) in c.ions().iter().enumerate() {
+                if let Some(x) = inst.ion_current[k].first() {
+                    if ion.name == "ca" {
+                        ca_sum += x;
+                    } else {
+                        k_sum += x;
+                    }
+                }
+            }
+        }
+        node.ca[1][0] = ca_sum;
+        node.k[1][0] = k_sum;
+    };
+    for (c, inst) in mechs.iter().zip(insts.iter_mut()) {
+        c.initial(inst, &[v_at(0, dt)], &mut node.cols(c), &env)
+            .unwrap();
+    }
+    currents(v_at(0, dt), &env, &mut insts, &mut node);
+    let columns: Vec<String> = r["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let rows: Vec<Vec<f64>> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    let mut failures = Vec::new();
+    let mut worst: f64 = 0.0;
+    let mut row_iter = rows.iter().peekable();
+    let last = rows.last().unwrap()[0] as usize;
+    for k in 0..=last {
+        if k > 0 {
+            env.t = (k - 1) as f64 * dt + dt / 2.0;
+            currents(v_at(k - 1, dt), &env, &mut insts, &mut node);
+            env.t = k as f64 * dt;
+            for (c, inst) in mechs.iter().zip(insts.iter_mut()) {
+                c.advance_states(inst, &[v_at(k, dt)], &mut node.cols(c), &env)
+                    .unwrap();
+            }
+        }
+        if row_iter.peek().is_some_and(|row| row[0] as usize == k) {
+            let row = row_iter.next().unwrap();
+            for (j, col) in columns.iter().enumerate() {
+                let want = row[1 + j];
+                let got = match col.as_str() {
+                    "cai" => node.ca[2][0],
+                    "eca" => node.ca[0][0],
+                    "ica" => node.ca[1][0],
+                    "ik" => node.k[1][0],
+                    qualified => {
+                        let (state, mech) = qualified.split_once('_').unwrap();
+                        let m = names.iter().position(|n| *n == mech).unwrap();
+                        mechs[m].range(&insts[m], state).unwrap()[0]
+                    }
+                };
+                worst = worst.max((got - want).abs() / want.abs().max(1e-12));
+                if !close(got, want) && failures.len() < 20 {
+                    failures.push(format!("{col} at step {k}: bmtool {got} NEURON {want}"));
+                }
+            }
+        }
+    }
+    eprintln!("allen calcium loop: max relative difference to NEURON {worst:.1e}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One node's ion columns for the calcium-loop replay.
+struct Node {
+    ca: [Vec<f64>; 4],
+    k: [Vec<f64>; 4],
+}
+
+impl Node {
+    /// The columns of the ions `c` uses, in `c.ions()` order (here only ca and k occur).
+    fn cols(&mut self, c: &bmtool::cell::nmodl::CompiledMechanism) -> Vec<IonColumns<'_>> {
+        let Node { ca, k } = self;
+        let [e, i, ci, co] = ca;
+        let mut ca = Some(IonColumns { e, i, ci, co });
+        let [e, i, ci, co] = k;
+        let mut k = Some(IonColumns { e, i, ci, co });
+        c.ions()
+            .iter()
+            .filter_map(|ion| {
+                if ion.name == "ca" {
+                    ca.take()
+                } else {
+                    k.take()
+                }
+            })
+            .collect()
+    }
+}
