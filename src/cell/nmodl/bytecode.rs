@@ -69,7 +69,7 @@ impl Un {
             Builtin::Atan => Self::Atan,
             Builtin::Floor => Self::Floor,
             Builtin::Ceil => Self::Ceil,
-            Builtin::Pow | Builtin::Min | Builtin::Max => return None,
+            Builtin::Pow | Builtin::Min | Builtin::Max | Builtin::AtTime => return None,
         })
     }
 
