@@ -181,3 +181,21 @@ fn deep_call_chains_and_expressions_are_bounded() {
     let e = CompiledMechanism::compile(&m).unwrap_err().to_string();
     assert!(e.contains("recursive call"), "{e}");
 }
+
+#[test]
+fn instances_of_another_mechanism_are_refused() {
+    let hh = load("hh.mod").unwrap();
+    let lin = load("linear.mod").unwrap();
+    let mut other = lin.instantiate(2);
+    let env = Env {
+        celsius: 6.3,
+        dt: 0.025,
+        t: 0.0,
+    };
+    let e = hh
+        .advance_states(&mut other, &[0.0, 0.0], &mut [], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not created by hh_test"), "{e}");
+    assert!(hh.range(&other, "m").is_err());
+}

@@ -476,6 +476,7 @@ impl CompiledMechanism {
         name: &str,
         value: f64,
     ) -> Result<(), NmodlError> {
+        self.check_instances(inst)?;
         let s = self.slot_named(name, true)?;
         fill(&mut inst.buf, inst.n, s, value);
         Ok(())
@@ -488,6 +489,7 @@ impl CompiledMechanism {
         inst: &'i MechanismInstances,
         name: &str,
     ) -> Result<&'i [f64], NmodlError> {
+        self.check_instances(inst)?;
         let s = self.slot_named(name, false)? as usize;
         Ok(&inst.buf[s * inst.n..(s + 1) * inst.n])
     }
@@ -498,6 +500,7 @@ impl CompiledMechanism {
         inst: &'i mut MechanismInstances,
         name: &str,
     ) -> Result<&'i mut [f64], NmodlError> {
+        self.check_instances(inst)?;
         let s = self.slot_named(name, false)? as usize;
         let n = inst.n;
         Ok(&mut inst.buf[s * n..(s + 1) * n])
@@ -606,6 +609,7 @@ impl CompiledMechanism {
         env: &Env,
     ) -> Result<(), NmodlError> {
         let (prog, slots) = self.net_receive.as_ref().map_err(Clone::clone)?;
+        self.check_instances(inst)?;
         let n = inst.n;
         let bad = |msg: String| {
             Err(NmodlError::Runtime {
@@ -636,6 +640,21 @@ impl CompiledMechanism {
         Ok(())
     }
 
+    /// `inst` must come from this mechanism's `instantiate` (its columns match the programs).
+    fn check_instances(&self, inst: &MechanismInstances) -> Result<(), NmodlError> {
+        if inst.buf.len() == self.n_slots * inst.n && inst.ion_current.len() == self.ion_io.len() {
+            Ok(())
+        } else {
+            Err(NmodlError::Runtime {
+                file: self.mech.file.clone(),
+                msg: format!(
+                    "instances were not created by {}'s instantiate",
+                    self.mech.name
+                ),
+            })
+        }
+    }
+
     fn check_states(&self, inst: &MechanismInstances, env: &Env) -> Result<(), NmodlError> {
         let n = inst.n;
         for &(s, id, line) in &self.states {
@@ -663,6 +682,7 @@ impl CompiledMechanism {
     ) -> Result<(), NmodlError> {
         let n = inst.n;
         let file = &self.mech.file;
+        self.check_instances(inst)?;
         check_len(file, "v", v.len(), n)?;
         if ions.len() != self.ion_io.len() {
             return Err(NmodlError::Runtime {
