@@ -199,3 +199,25 @@ fn instances_of_another_mechanism_are_refused() {
     assert!(e.contains("not created by hh_test"), "{e}");
     assert!(hh.range(&other, "m").is_err());
 }
+
+#[test]
+fn nan_current_is_reported_with_file_and_line() {
+    let src = "NEURON { SUFFIX nanc NONSPECIFIC_CURRENT i RANGE g }\nPARAMETER { g = 0 }\n\
+               ASSIGNED { i v }\nBREAKPOINT {\n i = (v - 10)/g\n}\n";
+    let m = analyse(&parse("nanc.mod", src).unwrap()).unwrap();
+    let c = CompiledMechanism::compile(&m).unwrap();
+    let mut inst = c.instantiate(1);
+    let env = Env {
+        celsius: 6.3,
+        dt: 0.025,
+        t: 1.5,
+    };
+    let e = c
+        .breakpoint_current(&mut inst, &[10.0], &mut [], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("nanc.mod:4: BREAKPOINT current of nanc became NaN"),
+        "{e}"
+    );
+}

@@ -543,6 +543,17 @@ impl CompiledMechanism {
         self.prologue(inst, v, ions, env)?;
         self.current.run(&mut inst.buf, inst.n);
         self.collect_currents(inst);
+        if let Some(k) = inst.current.iter().position(|x| !x.is_finite()) {
+            return Err(NmodlError::Compile {
+                file: self.mech.file.clone(),
+                line: self.mech.breakpoint.as_ref().map_or(0, |b| b.line),
+                msg: format!(
+                    "BREAKPOINT current of {} became {} in instance {k} at v = {} mV, t = {} ms \
+                     (division by zero or overflow)",
+                    self.mech.name, inst.current[k], v[k], env.t
+                ),
+            });
+        }
         Ok(())
     }
 
