@@ -29,6 +29,54 @@ pub struct PlotArgs {
 pub enum PlotCommand {
     /// Connection matrices between node groups (rows: sources, columns: targets).
     Connection(ConnectionArgs),
+    /// Spike raster of the simulation output, with spike counts and firing rates per group.
+    Raster(RasterArgs),
+}
+
+/// Where the numbers and the picture go (shared by every plot command).
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Title of the picture (each command has its own default).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Save the picture to this file (.png or .svg).
+    #[arg(long)]
+    pub save_file: Option<PathBuf>,
+
+    /// Replace --save-file if it already exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// How to print the numbers.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RasterArgs {
+    /// Only this node population (default: every population in the spikes file).
+    #[arg(long)]
+    pub population: Option<String>,
+
+    /// Node attribute whose values colour the spikes (bmtool: --group-key).
+    #[arg(long, alias = "group-key", default_value = "pop_name")]
+    pub group_by: String,
+
+    /// Start of the window in ms (default: the config's run.tstart, or 0).
+    #[arg(long)]
+    pub tstart: Option<f64>,
+
+    /// End of the window in ms (default: the config's run.tstop, or the last spike).
+    #[arg(long)]
+    pub tstop: Option<f64>,
+
+    /// Spikes file to read instead of the config's output_dir/spikes_file (.h5 or .csv).
+    #[arg(long)]
+    pub spikes_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
