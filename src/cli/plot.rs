@@ -31,6 +31,43 @@ pub enum PlotCommand {
     Connection(ConnectionArgs),
     /// Spike raster of the simulation output, with spike counts and firing rates per group.
     Raster(RasterArgs),
+    /// Node types per population (virtual included) with counts, and edge populations with rows.
+    #[command(alias = "cells")]
+    Summary(SummaryArgs),
+    /// Traces of a report the config names (membrane voltage, calcium, ...), one line per node.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Name of the report in the config's "reports" (default: the first membrane report).
+    #[arg(long, alias = "report-name")]
+    pub report: Option<String>,
+
+    /// Population inside the report file (default: the first one).
+    #[arg(long)]
+    pub population: Option<String>,
+
+    /// Node ids to show, comma-separated (default: every recorded node).
+    #[arg(long, alias = "gids")]
+    pub node_ids: Option<String>,
+
+    /// Start of the window in ms.
+    #[arg(long)]
+    pub tstart: Option<f64>,
+
+    /// End of the window in ms.
+    #[arg(long)]
+    pub tstop: Option<f64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where the numbers and the picture go (shared by every plot command).

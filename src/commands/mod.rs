@@ -3,6 +3,8 @@
 
 mod connection;
 mod raster;
+mod report;
+mod summary;
 
 use std::io::Write;
 
@@ -37,6 +39,8 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Plot(plot) => match &plot.command {
             PlotCommand::Connection(args) => connection::run(&plot, args, cli.verbose),
             PlotCommand::Raster(args) => raster::run(&plot, args, cli.verbose),
+            PlotCommand::Summary(args) => summary::run(&plot, args),
+            PlotCommand::Report(args) => report::run(&plot, args),
         },
     }
 }

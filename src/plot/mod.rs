@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod positions;
 pub mod probability;
 pub mod raster;
+pub mod tables;
 pub mod traces;
 
 use std::path::Path;

@@ -25,7 +25,8 @@ impl Cell {
         Cell::Int(n as i64)
     }
 
-    fn shown(&self) -> String {
+    /// The cell as a table shows it.
+    pub fn shown(&self) -> String {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(n) => n.to_string(),

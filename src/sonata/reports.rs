@@ -149,7 +149,11 @@ impl ElementReport {
         let eps = self.dt_ms * 1e-6;
         let first = ((from_ms - self.t_start_ms - eps) / self.dt_ms).ceil().max(0.0) as usize;
         let last = ((to_ms - self.t_start_ms + eps) / self.dt_ms).floor();
-        let end = if last < 0.0 { 0 } else { (last as usize + 1).min(self.n_steps) };
+        let end = if last < 0.0 {
+            0
+        } else {
+            (last.min(self.n_steps as f64 - 1.0) as usize + 1).min(self.n_steps)
+        };
         first.min(end)..end
     }
 
