@@ -36,6 +36,74 @@ pub enum PlotCommand {
     Summary(SummaryArgs),
     /// Traces of a report the config names (membrane voltage, calcium, ...), one line per node.
     Report(ReportArgs),
+    /// 3-D scatter of cell positions, one colour per group, several populations in one plot.
+    Positions(PositionsArgs),
+    /// Single-cell views of the network.
+    Cell(CellArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PositionsArgs {
+    /// Node populations, comma-separated, or "all".
+    #[arg(long, default_value = "all")]
+    pub populations: String,
+
+    /// Node attribute whose values colour the cells.
+    #[arg(long, default_value = "node_type_id")]
+    pub group_by: String,
+
+    /// Draw every N-th cell of each group.
+    #[arg(long, default_value_t = 1)]
+    pub subset: usize,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CellArgs {
+    #[command(subcommand)]
+    pub command: CellCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CellCommand {
+    /// One arrow per cell: R·v with R = Rz·Ry·Rx from rotation_angle_{x,y,z}axis (radians).
+    Rotation(RotationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotationArgs {
+    /// Node populations, comma-separated, or "all".
+    #[arg(long, default_value = "all")]
+    pub populations: String,
+
+    /// Node attribute whose values colour the cells.
+    #[arg(long, default_value = "node_type_id")]
+    pub group_by: String,
+
+    /// Only the group with this value.
+    #[arg(long)]
+    pub group: Option<String>,
+
+    /// At most this many cells in all.
+    #[arg(long, default_value_t = 999_999_999)]
+    pub max_cells: usize,
+
+    /// Arrow length in µm.
+    #[arg(long, default_value_t = 10.0)]
+    pub quiver_length: f64,
+
+    /// Arrow head length as a share of the arrow.
+    #[arg(long, default_value_t = 0.2)]
+    pub arrow_length_ratio: f64,
+
+    /// The vector every cell's rotation is applied to, "x,y,z".
+    #[arg(long, default_value = "1,0,0")]
+    pub init_vector: String,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -2,13 +2,14 @@
 //! result. The one place that knows both the CLI and the library.
 
 mod connection;
+mod positions;
 mod raster;
 mod report;
 mod summary;
 
 use std::io::Write;
 
-use crate::cli::plot::{OutputArgs, PlotCommand};
+use crate::cli::plot::{CellCommand, OutputArgs, PlotCommand};
 use crate::cli::{Cli, Command};
 
 /// A failure a user can fix (exit code 2), or an internal one (exit code 1).
@@ -41,6 +42,10 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             PlotCommand::Raster(args) => raster::run(&plot, args, cli.verbose),
             PlotCommand::Summary(args) => summary::run(&plot, args),
             PlotCommand::Report(args) => report::run(&plot, args),
+            PlotCommand::Positions(args) => positions::run_positions(&plot, args),
+            PlotCommand::Cell(cell) => match &cell.command {
+                CellCommand::Rotation(args) => positions::run_rotation(&plot, args),
+            },
         },
     }
 }

@@ -4,6 +4,7 @@
 pub mod firing;
 pub mod groups;
 pub mod matrix;
+pub mod placement;
 
 pub use groups::{GroupSpec, PopulationGroups};
 pub use matrix::{
