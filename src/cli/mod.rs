@@ -2,6 +2,7 @@
 //! bmtool so existing scripts keep working: `bmtool [--verbose] plot [--config C] connection
 //! [...] total|percent|convergence|divergence|gap`. What each command does lives in `commands`.
 
+pub mod graph;
 pub mod plot;
 
 use clap::{Parser, Subcommand};
@@ -23,4 +24,6 @@ pub struct Cli {
 pub enum Command {
     /// Report on a BMTK model directory: connection matrices as tables or heat maps.
     Plot(plot::PlotArgs),
+    /// The directed cell graph: counts, a per-cell connection table, a picture.
+    Graph(graph::GraphArgs),
 }

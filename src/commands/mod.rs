@@ -2,6 +2,7 @@
 //! result. The one place that knows both the CLI and the library.
 
 mod connection;
+mod graph;
 mod positions;
 mod raster;
 mod report;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
                 CellCommand::Rotation(args) => positions::run_rotation(&plot, args),
             },
         },
+        Command::Graph(args) => graph::run(&args),
     }
 }
 

@@ -187,7 +187,7 @@ pub fn render_all(tables: &[Table], format: OutputFormat) -> String {
     }
 }
 
-pub(crate) fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
