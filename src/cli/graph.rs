@@ -9,7 +9,12 @@ use crate::report::OutputFormat;
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     /// The model's configuration file.
-    #[arg(long, short = 'c', default_value = "simulation_config.json", global = true)]
+    #[arg(
+        long,
+        short = 'c',
+        default_value = "simulation_config.json",
+        global = true
+    )]
     pub config: PathBuf,
 
     /// Source node populations, comma-separated, or "all".

@@ -278,6 +278,47 @@ pub enum MeasureCommand {
         #[arg(long, value_enum, default_value = "convergence")]
         method: GapArg,
     },
+    /// Connection probability against distance per group pair (connections / possible pairs,
+    /// with shared bin edges).
+    Prob {
+        /// Axes the distance is measured along, e.g. "x,y,z" or "x,y".
+        #[arg(long, default_value = "x,y,z")]
+        axis: String,
+        /// Number of equal-width distance bins.
+        #[arg(long, default_value_t = 8)]
+        bins: usize,
+        /// Draw lines instead of bars.
+        #[arg(long)]
+        line: bool,
+    },
+    /// Histogram of connections received per target cell for one group pair.
+    Histogram {
+        /// Source group label, e.g. cortex_PN (see the row labels of `total`).
+        #[arg(long)]
+        source_group: String,
+        /// Target group label.
+        #[arg(long)]
+        target_group: String,
+    },
+    /// One histogram of an edge property (e.g. syn_weight) per group pair.
+    PropertyHistogramMatrix {
+        /// Edge property (an h5 edge-group dataset or an edge-types CSV column).
+        #[arg(long, default_value = "syn_weight")]
+        edge_property: String,
+        /// Bins per histogram.
+        #[arg(long, default_value_t = 10)]
+        bins: usize,
+    },
+    /// Graph of the groups: one arrow per distinct edge-property value between two groups.
+    /// Prints Graphviz DOT (or the table with --format csv|json).
+    NetworkGraph {
+        /// Edge property whose distinct values label the arrows.
+        #[arg(long, default_value = "model_template")]
+        edge_property: String,
+        /// Also write the DOT text to this file.
+        #[arg(long)]
+        dot: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -14,6 +14,9 @@ use crate::sonata::Circuit;
 use super::AppError;
 
 pub fn run(plot_args: &PlotArgs, args: &ConnectionArgs, verbose: bool) -> Result<(), AppError> {
+    if super::connection_views::handles(&args.measure) {
+        return super::connection_views::run(plot_args, args);
+    }
     let started = Instant::now();
     if let Some(path) = &args.save_file {
         // Fail before any work on a destination we could not write.
@@ -70,7 +73,7 @@ fn split(list: &str) -> Vec<String> {
         .collect()
 }
 
-fn options(args: &ConnectionArgs) -> MatrixOptions {
+pub(crate) fn options(args: &ConnectionArgs) -> MatrixOptions {
     MatrixOptions {
         sources: split(&args.sources),
         targets: split(&args.targets),
@@ -99,6 +102,12 @@ fn stat(s: StatArg) -> Stat {
 
 fn measure(m: &MeasureCommand) -> Measure {
     match m {
+        MeasureCommand::Prob { .. }
+        | MeasureCommand::Histogram { .. }
+        | MeasureCommand::PropertyHistogramMatrix { .. }
+        | MeasureCommand::NetworkGraph { .. } => {
+            unreachable!("handled by connection_views::run before a matrix is computed")
+        }
         MeasureCommand::Total { synfo } => Measure::Total { synfo: *synfo },
         MeasureCommand::Percent { method } => Measure::Percent(match method {
             PercentArg::Total => PercentMethod::Total,

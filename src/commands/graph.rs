@@ -119,13 +119,17 @@ pub fn node_connections_csv(g: &CellGraph) -> String {
     let mut out = String::from("node,Node Label");
     for l in &g.labels {
         out.push(',');
-        out.push_str(&crate::report::table::csv_field(&format!("{l} incoming Connections")));
+        out.push_str(&crate::report::table::csv_field(&format!(
+            "{l} incoming Connections"
+        )));
     }
     out.push('\n');
     for node in 0..g.node_count() {
         out.push_str(&g.name(node));
         out.push(',');
-        out.push_str(&crate::report::table::csv_field(&g.labels[g.label[node] as usize]));
+        out.push_str(&crate::report::table::csv_field(
+            &g.labels[g.label[node] as usize],
+        ));
         for l in 0..nl {
             out.push_str(&format!(",{}", counts[node * nl + l]));
         }

@@ -2,6 +2,7 @@
 //! result. The one place that knows both the CLI and the library.
 
 mod connection;
+mod connection_views;
 mod graph;
 mod positions;
 mod raster;

@@ -39,7 +39,9 @@ pub fn run_rotation(plot_args: &PlotArgs, args: &RotationArgs) -> Result<(), App
     super::check_save_file(&args.output)?;
     let init = parse_vector(&args.init_vector)?;
     if !(args.quiver_length.is_finite() && args.quiver_length > 0.0) {
-        return Err(AppError::Usage("--quiver-length must be a positive number".into()));
+        return Err(AppError::Usage(
+            "--quiver-length must be a positive number".into(),
+        ));
     }
     let circuit = Circuit::load(&plot_args.config)?;
     let opts = PlacementOptions {
@@ -92,7 +94,11 @@ pub fn parse_vector(text: &str) -> Result<[f64; 3], AppError> {
         .split(',')
         .map(|s| s.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| AppError::Usage(format!("--init-vector: '{text}' is not three numbers x,y,z")))?;
+        .map_err(|_| {
+            AppError::Usage(format!(
+                "--init-vector: '{text}' is not three numbers x,y,z"
+            ))
+        })?;
     match parts[..] {
         [x, y, z] if (x * x + y * y + z * z) > 0.0 && [x, y, z].iter().all(|v| v.is_finite()) => {
             Ok([x, y, z])
@@ -114,7 +120,16 @@ fn mean(v: &[f64]) -> f64 {
 fn positions_table(groups: &[PlacedGroup]) -> Table {
     let mut t = Table::new(
         "Cell positions per group (µm; populations without z are in the plane z = 0)",
-        &["population", "group", "cells", "drawn", "mean_x", "mean_y", "mean_z", "has_z"],
+        &[
+            "population",
+            "group",
+            "cells",
+            "drawn",
+            "mean_x",
+            "mean_y",
+            "mean_z",
+            "has_z",
+        ],
     );
     for g in groups {
         t.push(vec![
@@ -153,7 +168,17 @@ fn rotation_summary(groups: &[PlacedGroup]) -> Table {
 fn rotation_table(groups: &[PlacedGroup]) -> Table {
     let mut t = Table::new(
         "Cell directions",
-        &["population", "group", "node_id", "x", "y", "z", "dx", "dy", "dz"],
+        &[
+            "population",
+            "group",
+            "node_id",
+            "x",
+            "y",
+            "z",
+            "dx",
+            "dy",
+            "dz",
+        ],
     );
     for g in groups {
         for i in 0..g.dx.len() {

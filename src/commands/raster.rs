@@ -36,7 +36,11 @@ pub fn run(plot_args: &PlotArgs, args: &RasterArgs, verbose: bool) -> Result<(),
             started.elapsed().as_secs_f64()
         );
     }
-    let title = args.output.title.clone().unwrap_or_else(|| "Raster Plot".into());
+    let title = args
+        .output
+        .title
+        .clone()
+        .unwrap_or_else(|| "Raster Plot".into());
     finish(
         &raster.warnings,
         &[rates_table(&raster)],

@@ -13,7 +13,8 @@ use super::{finish, AppError};
 
 pub fn run(plot_args: &PlotArgs, args: &ReportArgs) -> Result<(), AppError> {
     super::check_save_file(&args.output)?;
-    let config = SimulationConfig::load(&plot_args.config).map_err(crate::sonata::SonataError::from)?;
+    let config =
+        SimulationConfig::load(&plot_args.config).map_err(crate::sonata::SonataError::from)?;
     let (name, path) = report_file(&config, args.report.as_deref())?;
     let report = ElementReport::open(&path, args.population.as_deref())?;
     let node_ids = match &args.node_ids {
@@ -86,16 +87,17 @@ pub fn report_file(
             let membrane = |r: &serde_json::Value| {
                 r.get("module").and_then(|m| m.as_str()) == Some("membrane_report")
             };
-            let voltage =
-                |r: &serde_json::Value| r.get("variable_name").and_then(|v| v.as_str()) == Some("v");
+            let voltage = |r: &serde_json::Value| {
+                r.get("variable_name").and_then(|v| v.as_str()) == Some("v")
+            };
             reports
                 .iter()
                 .find(|(_, r)| membrane(r) && voltage(r))
                 .or_else(|| reports.iter().find(|(_, r)| membrane(r)))
                 .or_else(|| reports.iter().next())
         }
-            .map(|(k, _)| k.clone())
-            .unwrap_or_default(),
+        .map(|(k, _)| k.clone())
+        .unwrap_or_default(),
     };
     let file = reports[&name]
         .get("file_name")

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use super::matrix::{check_ids, group_axes, GroupAxes, MatrixOptions};
 use super::groups::PopulationGroups;
+use super::matrix::{check_ids, group_axes, GroupAxes, MatrixOptions};
 use crate::sonata::{Circuit, EdgeIds, EdgePopulation, SonataError};
 
 /// The rows of one edge population with their matrix cells.

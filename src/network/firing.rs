@@ -67,7 +67,11 @@ pub fn raster(
     let tstop = opts
         .tstop_ms
         .or_else(|| circuit.config.number("/run/tstop"))
-        .unwrap_or(if last_spike.is_finite() { last_spike } else { tstart + 1.0 });
+        .unwrap_or(if last_spike.is_finite() {
+            last_spike
+        } else {
+            tstart + 1.0
+        });
     if tstop <= tstart {
         return Err(SonataError::data(
             spikes_file,

@@ -136,8 +136,10 @@ pub fn cell_graph(
         if !sources.contains(&e.source_population) || !targets.contains(&e.target_population) {
             continue;
         }
-        let (Some(si), Some(ti)) = (pop_index(&e.source_population), pop_index(&e.target_population))
-        else {
+        let (Some(si), Some(ti)) = (
+            pop_index(&e.source_population),
+            pop_index(&e.target_population),
+        ) else {
             continue;
         };
         let ids = e.read_ids(false)?;

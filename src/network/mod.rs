@@ -7,6 +7,7 @@ pub mod graph;
 pub mod groups;
 pub mod matrix;
 pub mod placement;
+pub mod probability;
 
 pub use groups::{GroupSpec, PopulationGroups};
 pub use matrix::{

@@ -85,7 +85,10 @@ pub fn placed_groups(
         let mut seen = vec![0usize; placed.len()];
         for (row, id) in pop.node_ids.iter().enumerate() {
             let g = groups.group_of(*id) as usize;
-            let keep_group = opts.group.as_ref().is_none_or(|want| *want == placed[g].group);
+            let keep_group = opts
+                .group
+                .as_ref()
+                .is_none_or(|want| *want == placed[g].group);
             let k = seen[g];
             seen[g] += 1;
             if !keep_group || k % opts.subset.max(1) != 0 || budget == 0 || pos.x[row].is_nan() {
@@ -98,9 +101,11 @@ pub fn placed_groups(
             p.y.push(pos.y[row]);
             p.z.push(pos.z.as_ref().map(|z| z[row]).unwrap_or(0.0));
         }
-        out.extend(placed.into_iter().filter(|p| {
-            opts.group.as_ref().is_none_or(|want| *want == p.group)
-        }));
+        out.extend(
+            placed
+                .into_iter()
+                .filter(|p| opts.group.as_ref().is_none_or(|want| *want == p.group)),
+        );
     }
     if let Some(want) = &opts.group {
         if out.is_empty() {
@@ -169,7 +174,12 @@ mod tests {
     #[test]
     fn rotation_of_x_matches_the_closed_form() {
         // R·(1,0,0) = (cos ay cos az, cos ay sin az, -sin ay) for any ax.
-        for (ax, ay, az) in [(0.0, 0.0, 0.0), (0.3, 1.1, 2.5), (1.0, -0.7, 4.0), (2.0, 3.0, 0.1)] {
+        for (ax, ay, az) in [
+            (0.0, 0.0, 0.0),
+            (0.3, 1.1, 2.5),
+            (1.0, -0.7, 4.0),
+            (2.0, 3.0, 0.1),
+        ] {
             let d = rotate([1.0, 0.0, 0.0], ax, ay, az);
             let f: [f64; 3] = [
                 f64::cos(ay) * f64::cos(az),
@@ -177,7 +187,10 @@ mod tests {
                 -f64::sin(ay),
             ];
             for k in 0..3 {
-                assert!((d[k] - f[k]).abs() < 1e-12, "{ax} {ay} {az}: {d:?} vs {f:?}");
+                assert!(
+                    (d[k] - f[k]).abs() < 1e-12,
+                    "{ax} {ay} {az}: {d:?} vs {f:?}"
+                );
             }
         }
     }

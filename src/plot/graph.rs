@@ -20,11 +20,11 @@ pub struct GroupGraphFigure<'a> {
     pub edges: &'a [(usize, usize, String)],
 }
 
-const NODE_R: i32 = 34;
+const NODE_R: i32 = 46;
 
 impl Figure for GroupGraphFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (1000, 1000)
+        (1200, 1200)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -33,12 +33,12 @@ impl Figure for GroupGraphFigure<'_> {
         let centre = Pos::new(HPos::Center, VPos::Center);
         root.draw(&Text::new(
             self.title.clone(),
-            (500, 26),
+            (600, 26),
             (FONT, 22).into_font().color(&BLACK).pos(centre),
         ))
         .map_err(e)?;
         let n = self.nodes.len().max(1);
-        let (cx, cy, radius) = (500.0, 520.0, 340.0);
+        let (cx, cy, radius) = (600.0, 620.0, 440.0);
         let at: Vec<(f64, f64)> = (0..n)
             .map(|k| {
                 let a = 2.0 * PI * k as f64 / n as f64;
@@ -70,7 +70,7 @@ impl Figure for GroupGraphFigure<'_> {
                 let (lx, ly) = if self.nodes.len() == 1 {
                     (x, y - 55.0)
                 } else {
-                    (x + dx * 55.0, y + dy * 55.0)
+                    (x + dx * 66.0, y + dy * 66.0)
                 };
                 root.draw(&Circle::new(
                     (lx as i32, ly as i32),
@@ -104,11 +104,15 @@ impl Figure for GroupGraphFigure<'_> {
                     b.1 - uy * 14.0 + side * ux * 6.0,
                 )
             };
-            root.draw(&Polygon::new(vec![p(b), p(head(1.0)), p(head(-1.0))], BLACK.filled()))
-                .map_err(e)?;
+            root.draw(&Polygon::new(
+                vec![p(b), p(head(1.0)), p(head(-1.0))],
+                BLACK.filled(),
+            ))
+            .map_err(e)?;
+            // Labels sit nearer the target, so A->B and B->A labels do not meet.
             let mid = (
-                a.0 + (b.0 - a.0) * 0.5 + ox * 2.0,
-                a.1 + (b.1 - a.1) * 0.5 + oy * 2.0 + 15.0 * k as f64,
+                a.0 + (b.0 - a.0) * 0.65 + ox * 2.0,
+                a.1 + (b.1 - a.1) * 0.65 + oy * 2.0 + 15.0 * k as f64,
             );
             root.draw(&Text::new(label.clone(), p(mid), label_style))
                 .map_err(e)?;
@@ -122,7 +126,7 @@ impl Figure for GroupGraphFigure<'_> {
             root.draw(&Text::new(
                 name.clone(),
                 (x, y),
-                (FONT, 13).into_font().color(&BLACK).pos(centre),
+                (FONT, 11).into_font().color(&BLACK).pos(centre),
             ))
             .map_err(e)?;
         }

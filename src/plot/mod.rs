@@ -6,7 +6,6 @@ pub mod graph;
 pub mod heatmap;
 pub mod histogram;
 pub mod positions;
-pub mod probability;
 pub mod raster;
 pub mod tables;
 pub mod traces;
@@ -159,13 +158,20 @@ pub fn legend<DB: DrawingBackend>(
     .map_err(e)?;
     let style = (FONT, 13).into_font().color(&BLACK);
     if let Some(t) = title {
-        root.draw(&Text::new(t.to_string(), (left + 8, top + 5), style.clone()))
-            .map_err(e)?;
+        root.draw(&Text::new(
+            t.to_string(),
+            (left + 8, top + 5),
+            style.clone(),
+        ))
+        .map_err(e)?;
     }
     for (k, (label, c)) in entries.iter().enumerate() {
         let y = top + head + 6 + k as i32 * line;
-        root.draw(&Rectangle::new([(left + 8, y + 2), (left + 20, y + 14)], c.filled()))
-            .map_err(e)?;
+        root.draw(&Rectangle::new(
+            [(left + 8, y + 2), (left + 20, y + 14)],
+            c.filled(),
+        ))
+        .map_err(e)?;
         root.draw(&Text::new(label.clone(), (left + 28, y), style.clone()))
             .map_err(e)?;
     }

@@ -27,7 +27,11 @@ impl Scene3d<'_> {
             for i in 0..g.x.len() {
                 let p = [g.x[i], g.y[i], g.z[i]];
                 let tip = if self.arrows.is_some() && i < g.dx.len() {
-                    [p[0] + len * g.dx[i], p[1] + len * g.dy[i], p[2] + len * g.dz[i]]
+                    [
+                        p[0] + len * g.dx[i],
+                        p[1] + len * g.dy[i],
+                        p[2] + len * g.dz[i],
+                    ]
                 } else {
                     p
                 };
@@ -132,8 +136,16 @@ impl Figure for Scene3d<'_> {
 fn arrow(p: [f64; 3], d: [f64; 3], len: f64, head: f64) -> Vec<[f64; 3]> {
     let tip = [p[0] + len * d[0], p[1] + len * d[1], p[2] + len * d[2]];
     // A unit vector across the arrow: d x e for the axis e least parallel to d.
-    let e = if d[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
-    let mut u = [d[1] * e[2] - d[2] * e[1], d[2] * e[0] - d[0] * e[2], d[0] * e[1] - d[1] * e[0]];
+    let e = if d[0].abs() < 0.9 {
+        [1.0, 0.0, 0.0]
+    } else {
+        [0.0, 1.0, 0.0]
+    };
+    let mut u = [
+        d[1] * e[2] - d[2] * e[1],
+        d[2] * e[0] - d[0] * e[2],
+        d[0] * e[1] - d[1] * e[0],
+    ];
     let n = (u[0] * u[0] + u[1] * u[1] + u[2] * u[2]).sqrt().max(1e-12);
     u = u.map(|c| c / n);
     let h = len * head;

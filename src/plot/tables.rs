@@ -72,7 +72,11 @@ impl Figure for TablesFigure<'_> {
                     .map(|r| r.iter().map(|c| c.shown()).collect::<Vec<_>>()),
             );
             for (k, row) in rows.enumerate() {
-                let colour = if k == 0 { RGBColor(0x44, 0x44, 0x44) } else { BLACK };
+                let colour = if k == 0 {
+                    RGBColor(0x44, 0x44, 0x44)
+                } else {
+                    BLACK
+                };
                 let mut x = 20;
                 for (c, text) in row.iter().enumerate() {
                     root.draw(&Text::new(

@@ -82,7 +82,9 @@ impl Table {
         match format {
             OutputFormat::Table => self.aligned(),
             OutputFormat::Csv => self.csv(),
-            OutputFormat::Json => serde_json::to_string_pretty(&self.json()).unwrap_or_default() + "\n",
+            OutputFormat::Json => {
+                serde_json::to_string_pretty(&self.json()).unwrap_or_default() + "\n"
+            }
         }
     }
 
@@ -103,7 +105,10 @@ impl Table {
         let line = |cells: &[String], numeric: &dyn Fn(usize) -> bool| {
             let mut out = String::new();
             for (k, s) in cells.iter().enumerate() {
-                let pad = " ".repeat(widths.get(k).copied().unwrap_or(0) - s.chars().count().min(widths.get(k).copied().unwrap_or(0)));
+                let pad = " ".repeat(
+                    widths.get(k).copied().unwrap_or(0)
+                        - s.chars().count().min(widths.get(k).copied().unwrap_or(0)),
+                );
                 if k > 0 {
                     out.push_str("  ");
                 }
@@ -202,9 +207,18 @@ mod tests {
     #[test]
     fn renders_the_three_formats() {
         let mut t = Table::new("Rates", &["group", "cells", "rate_hz"]);
-        t.push(vec![Cell::text("PN, a"), Cell::count(3), Cell::Float(1.23456, 2)]);
-        assert_eq!(t.render(OutputFormat::Csv), "group,cells,rate_hz\n\"PN, a\",3,1.23456\n");
-        assert!(t.render(OutputFormat::Table).contains("PN, a      3     1.23"));
+        t.push(vec![
+            Cell::text("PN, a"),
+            Cell::count(3),
+            Cell::Float(1.23456, 2),
+        ]);
+        assert_eq!(
+            t.render(OutputFormat::Csv),
+            "group,cells,rate_hz\n\"PN, a\",3,1.23456\n"
+        );
+        assert!(t
+            .render(OutputFormat::Table)
+            .contains("PN, a      3     1.23"));
         let j: Json = serde_json::from_str(&t.render(OutputFormat::Json)).unwrap();
         assert_eq!(j["rows"][0]["cells"], 3);
     }

@@ -75,7 +75,13 @@ impl ElementReport {
         let (n_steps, n_columns) = match shape.as_slice() {
             [t, n] => (*t as usize, *n as usize),
             [t] => (*t as usize, 1),
-            _ => return Err(SonataError::data(path, &data, format!("expected 2 dimensions, found {shape:?}"))),
+            _ => {
+                return Err(SonataError::data(
+                    path,
+                    &data,
+                    format!("expected 2 dimensions, found {shape:?}"),
+                ))
+            }
         };
         let node_ids = file.read_u64(&format!("{base}/mapping/node_ids"))?;
         let ptr_path = format!("{base}/mapping/index_pointer");
@@ -93,18 +99,22 @@ impl ElementReport {
         let time_path = format!("{base}/mapping/time");
         let time = file.read_f64(&time_path)?;
         let [t_start_ms, _t_stop_ms, dt_ms] = time[..] else {
-            return Err(SonataError::data(path, &time_path, "must hold [tstart, tstop, dt]"));
+            return Err(SonataError::data(
+                path,
+                &time_path,
+                "must hold [tstart, tstop, dt]",
+            ));
         };
         if index_pointer.len() != node_ids.len() + 1
             || index_pointer.windows(2).any(|w| w[0] > w[1])
-            || index_pointer.last().is_some_and(|l| *l as usize > n_columns)
+            || index_pointer
+                .last()
+                .is_some_and(|l| *l as usize > n_columns)
         {
             return Err(SonataError::data(
                 path,
                 &ptr_path,
-                format!(
-                    "must rise from 0 to at most {n_columns} with one entry per node plus one"
-                ),
+                format!("must rise from 0 to at most {n_columns} with one entry per node plus one"),
             ));
         }
         let variable = file.attr_string(&data, "variable")?;
@@ -147,7 +157,9 @@ impl ElementReport {
             return 0..self.n_steps;
         }
         let eps = self.dt_ms * 1e-6;
-        let first = ((from_ms - self.t_start_ms - eps) / self.dt_ms).ceil().max(0.0) as usize;
+        let first = ((from_ms - self.t_start_ms - eps) / self.dt_ms)
+            .ceil()
+            .max(0.0) as usize;
         let last = ((to_ms - self.t_start_ms + eps) / self.dt_ms).floor();
         let end = if last < 0.0 {
             0
@@ -158,7 +170,11 @@ impl ElementReport {
     }
 
     /// The traces of `node_ids` (first element of each) over `rows`.
-    pub fn read(&self, node_ids: &[u64], rows: std::ops::Range<usize>) -> Result<Traces, SonataError> {
+    pub fn read(
+        &self,
+        node_ids: &[u64],
+        rows: std::ops::Range<usize>,
+    ) -> Result<Traces, SonataError> {
         let data = format!("/report/{}/data", self.population);
         let mut columns = Vec::with_capacity(node_ids.len());
         for id in node_ids {
@@ -166,7 +182,10 @@ impl ElementReport {
                 SonataError::data(
                     self.path(),
                     &format!("/report/{}/mapping/node_ids", self.population),
-                    format!("node {id} is not in this report ({} nodes recorded)", self.node_ids.len()),
+                    format!(
+                        "node {id} is not in this report ({} nodes recorded)",
+                        self.node_ids.len()
+                    ),
                 )
             })?;
             columns.push(col);
@@ -182,7 +201,11 @@ impl ElementReport {
             return Err(SonataError::data(
                 self.path(),
                 &data,
-                format!("read {} values for {count} rows of {} columns", flat.len(), self.n_columns),
+                format!(
+                    "read {} values for {count} rows of {} columns",
+                    flat.len(),
+                    self.n_columns
+                ),
             ));
         }
         let values = columns

@@ -49,7 +49,11 @@ pub fn read_spikes(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
 fn read_h5(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
     let file = H5File::open(path)?;
     if !file.has_group("/spikes") {
-        return Err(SonataError::data(path, "/spikes", "group not found: not a SONATA spikes file"));
+        return Err(SonataError::data(
+            path,
+            "/spikes",
+            "group not found: not a SONATA spikes file",
+        ));
     }
     if file.has_dataset("/spikes/timestamps") {
         let ids_path = if file.has_dataset("/spikes/gids") {
@@ -106,7 +110,10 @@ fn check_lengths(path: &Path, ids_path: &str, t: &SpikeTrains) -> Result<(), Son
 fn read_csv(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| SonataError::data(path, "/", format!("cannot read: {e}")))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let split = |l: &str| -> Vec<String> {
         l.split(|c: char| c == ' ' || c == ',' || c == '\t')
             .filter(|s| !s.is_empty())
@@ -129,7 +136,8 @@ fn read_csv(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
     let mut out: Vec<SpikeTrains> = Vec::new();
     for (i, line) in lines {
         let fields = split(line);
-        let bad = |what: &str| SonataError::data(path, &format!("line {}", i + 1), what.to_string());
+        let bad =
+            |what: &str| SonataError::data(path, &format!("line {}", i + 1), what.to_string());
         let t: f64 = fields
             .get(t_col)
             .and_then(|s| s.parse().ok())
