@@ -196,7 +196,7 @@ fn probability_table(m: &ProbabilityMatrix) -> Table {
         for (c, cell) in row.iter().enumerate() {
             let Some(h) = cell else { continue };
             let p = h.probability();
-            for b in 0..h.pairs.len() {
+            for (b, pb) in p.iter().enumerate() {
                 t.push(vec![
                     Cell::text(&m.row_labels[r]),
                     Cell::text(&m.col_labels[c]),
@@ -204,7 +204,7 @@ fn probability_table(m: &ProbabilityMatrix) -> Table {
                     Cell::Float(h.edges[b + 1], 2),
                     Cell::Int(h.connected[b] as i64),
                     Cell::Int(h.pairs[b] as i64),
-                    Cell::Float(p[b], 4),
+                    Cell::Float(*pb, 4),
                 ]);
             }
         }

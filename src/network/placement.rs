@@ -91,7 +91,11 @@ pub fn placed_groups(
                 .is_none_or(|want| *want == placed[g].group);
             let k = seen[g];
             seen[g] += 1;
-            if !keep_group || k % opts.subset.max(1) != 0 || budget == 0 || pos.x[row].is_nan() {
+            if !keep_group
+                || !k.is_multiple_of(opts.subset.max(1))
+                || budget == 0
+                || pos.x[row].is_nan()
+            {
                 continue;
             }
             budget -= 1;

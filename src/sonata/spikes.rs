@@ -115,7 +115,7 @@ fn read_csv(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
     let split = |l: &str| -> Vec<String> {
-        l.split(|c: char| c == ' ' || c == ',' || c == '\t')
+        l.split([' ', ',', '\t'])
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect()
