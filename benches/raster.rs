@@ -41,7 +41,10 @@ fn main() {
             continue;
         }
         let circuit = Circuit::load(&config).expect("load");
-        let spikes = circuit.config.output_file("spikes_file").expect("spikes_file");
+        let spikes = circuit
+            .config
+            .output_file("spikes_file")
+            .expect("spikes_file");
         let opts = RasterOptions {
             population: None,
             group_by: "pop_name".into(),
@@ -53,8 +56,13 @@ fn main() {
             (0..5)
                 .map(|_| {
                     let t = Instant::now();
-                    let r = raster(&circuit, read_spikes(&spikes).expect("spikes"), &spikes, &opts)
-                        .expect("raster");
+                    let r = raster(
+                        &circuit,
+                        read_spikes(&spikes).expect("spikes"),
+                        &spikes,
+                        &opts,
+                    )
+                    .expect("raster");
                     n = r.time_ms.len();
                     t.elapsed().as_secs_f64()
                 })
@@ -72,7 +80,11 @@ fn main() {
                         .arg(&png)
                         .output()
                         .expect("run bmtool");
-                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     t.elapsed().as_secs_f64()
                 })
                 .collect(),
