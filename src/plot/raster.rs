@@ -71,18 +71,37 @@ impl Figure for RasterFigure<'_> {
         }
         // Few spikes: 3x3 dots so they are visible; many: single pixels.
         let dot = if r.time_ms.len() < 100_000 { 1 } else { 0 };
-        for (i, g) in grid.iter().enumerate() {
-            if *g == EMPTY {
-                continue;
+        if dot == 0 {
+            // Runs of same-coloured pixels along a row become one rectangle (small SVGs).
+            for py in 0..h {
+                let row = &grid[(py * w) as usize..((py + 1) * w) as usize];
+                let mut px = 0;
+                while px < w {
+                    let g = row[px as usize];
+                    let mut end = px + 1;
+                    while end < w && row[end as usize] == g {
+                        end += 1;
+                    }
+                    if g != EMPTY {
+                        let (x0, y) = (xr.start + px, yr.start + py);
+                        root.draw(&Rectangle::new(
+                            [(x0, y), (x0 + (end - px), y + 1)],
+                            colour(g as usize).filled(),
+                        ))
+                        .map_err(e)?;
+                    }
+                    px = end;
+                }
             }
-            let (px, py) = (xr.start + i as i32 % w, yr.start + i as i32 / w);
-            let c = colour(*g as usize);
-            if dot == 0 {
-                root.draw_pixel((px, py), &c).map_err(e)?;
-            } else {
+        } else {
+            for (i, g) in grid.iter().enumerate() {
+                if *g == EMPTY {
+                    continue;
+                }
+                let (px, py) = (xr.start + i as i32 % w, yr.start + i as i32 / w);
                 root.draw(&Rectangle::new(
                     [(px - dot, py - dot), (px + dot, py + dot)],
-                    c.filled(),
+                    colour(*g as usize).filled(),
                 ))
                 .map_err(e)?;
             }
