@@ -424,3 +424,74 @@ fn cell_graph_counts_equal_generate_graph() {
     // point_net 3 pairs, bio_net 3 (patched), 300_intfire none usable (no pop_name), ...
     assert!(compared >= 6, "only {compared} graphs compared");
 }
+
+/// `edges_by_group_pair.csv` rows: (source label, target label) -> (edge rows, source cells,
+/// target cells), labels `<population>_<pop_name>`.
+fn group_pairs(ref_dir: &Path) -> HashMap<(String, String), (u64, u64, u64)> {
+    let text = std::fs::read_to_string(ref_dir.join("edges_by_group_pair.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let (src, tgt) = f[0].split_once("_to_").unwrap();
+            let n = |k: usize| f[k].parse::<u64>().unwrap();
+            (
+                (format!("{src}_{}", f[1]), format!("{tgt}_{}", f[2])),
+                (n(3), n(6), n(7)),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn probability_and_histogram_totals_equal_edges_by_group_pair() {
+    let Some(shared) =
+        common::shared_or_skip("probability_and_histogram_totals_equal_edges_by_group_pair")
+    else {
+        return;
+    };
+    use bmtool::network::edge_values::per_target_counts;
+    use bmtool::network::probability::probability_matrix;
+    use bmtool::network::MatrixOptions;
+    // Both models group by pop_name in the reference (h5py counts, not bmtool).
+    for model in ["bio_net", "point_net"] {
+        let m = models(&shared)
+            .into_iter()
+            .find(|m| m.name == model)
+            .unwrap();
+        let circuit = Circuit::load(&m.config).unwrap();
+        let reference = group_pairs(&m.ref_dir);
+        let opts = MatrixOptions {
+            sids: vec!["pop_name".into()],
+            tids: vec!["pop_name".into()],
+            ..MatrixOptions::default()
+        };
+        let p = probability_matrix(&circuit, &opts, [true, true, true], 8).unwrap();
+        let mut checked = 0;
+        for (r, row) in p.cells.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let key = (p.row_labels[r].clone(), p.col_labels[c].clone());
+                let Some((rows, ns, nt)) = reference.get(&key) else {
+                    assert!(cell.is_none(), "{model} {key:?} has no edges");
+                    continue;
+                };
+                let h = cell.as_ref().unwrap();
+                // Every connection and every possible pair lands in exactly one bin.
+                assert_eq!(h.connected.iter().sum::<u64>(), *rows, "{model} {key:?}");
+                assert_eq!(h.pairs.iter().sum::<u64>(), ns * nt, "{model} {key:?}");
+                assert_eq!(h.edges.len(), 9);
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "{model}: {checked} pairs");
+        for ((src, tgt), (rows, _, nt)) in &reference {
+            let counts = per_target_counts(&circuit, &opts, src, tgt).unwrap();
+            assert_eq!(
+                counts.iter().map(|c| *c as u64).sum::<u64>(),
+                *rows,
+                "{src}->{tgt}"
+            );
+            assert!(counts.len() as u64 <= *nt && counts.iter().all(|c| *c > 0));
+        }
+    }
+}

@@ -34,6 +34,12 @@ pub fn run(plot_args: &PlotArgs, args: &ConnectionArgs) -> Result<(), AppError> 
     }
     let circuit = Circuit::load(&plot_args.config)?;
     let opts = super::connection::options(args);
+    if crate::network::matrix::group_axes(&circuit, &opts)?
+        .wanted
+        .is_empty()
+    {
+        eprintln!("note: no edges connect the selected populations");
+    }
     match &args.measure {
         MeasureCommand::Prob { axis, bins, line } => {
             let axes = parse_axes(axis)?;

@@ -177,9 +177,45 @@ pub fn probability_matrix(
             ));
         }
     }
+    // Rows and columns of populations without positions are left out.
+    let placed = |groups: &[crate::network::PopulationGroups]| -> Vec<bool> {
+        groups
+            .iter()
+            .flat_map(|g| {
+                let has = matches!(pos.get(&g.population), Some(Some(_)));
+                std::iter::repeat_n(has, g.values.len())
+            })
+            .collect()
+    };
+    let (keep_r, keep_c) = (placed(&ax.row_groups), placed(&ax.col_groups));
+    let pick = |labels: Vec<String>, keep: &[bool]| -> Vec<String> {
+        labels
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(l, _)| l)
+            .collect()
+    };
+    let cells: Vec<Vec<Option<DistanceProbability>>> = cells
+        .into_iter()
+        .zip(&keep_r)
+        .filter(|(_, k)| **k)
+        .map(|(row, _)| {
+            row.into_iter()
+                .zip(&keep_c)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| c)
+                .collect()
+        })
+        .collect();
+    let row_labels = pick(ax.row_labels, &keep_r);
+    let col_labels = pick(ax.col_labels, &keep_c);
+    if row_labels.is_empty() || col_labels.is_empty() {
+        warnings.push("no connected group pair has positions on both sides".into());
+    }
     Ok(ProbabilityMatrix {
-        row_labels: ax.row_labels,
-        col_labels: ax.col_labels,
+        row_labels,
+        col_labels,
         cells,
         axes,
         warnings,
