@@ -495,3 +495,62 @@ fn probability_and_histogram_totals_equal_edges_by_group_pair() {
         }
     }
 }
+
+#[test]
+fn connection_histogram_statistics_equal_bmtool_convergence() {
+    let Some(shared) =
+        common::shared_or_skip("connection_histogram_statistics_equal_bmtool_convergence")
+    else {
+        return;
+    };
+    use bmtool::network::edge_values::per_target_counts;
+    use bmtool::network::MatrixOptions;
+    // bmtool rounds to 2 decimals: within half a unit of the second decimal.
+    for model in ["bio_net", "point_net"] {
+        let m = models(&shared)
+            .into_iter()
+            .find(|m| m.name == model)
+            .unwrap();
+        let circuit = Circuit::load(&m.config).unwrap();
+        let reference = common::json(&m.ref_dir.join("bmtool_matrices.json"));
+        let opts = MatrixOptions {
+            sids: vec!["pop_name".into()],
+            tids: vec!["pop_name".into()],
+            ..MatrixOptions::default()
+        };
+        let mean = &reference["convergence_mean"];
+        let max = &reference["convergence_max"];
+        let labels = |v: &Value, k: &str| -> Vec<String> {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        };
+        let (rows, cols) = (labels(mean, "source_labels"), labels(mean, "target_labels"));
+        let mut checked = 0;
+        for (r, src) in rows.iter().enumerate() {
+            for (c, tgt) in cols.iter().enumerate() {
+                let want = mean["matrix"][r][c].as_f64().unwrap();
+                let counts = per_target_counts(&circuit, &opts, src, tgt).unwrap();
+                if counts.is_empty() {
+                    assert_eq!(want, 0.0, "{model} {src}->{tgt}");
+                    continue;
+                }
+                let ours = counts.iter().map(|c| *c as f64).sum::<f64>() / counts.len() as f64;
+                assert!(
+                    (ours - want).abs() <= 0.005 + 1e-9,
+                    "{model} {src}->{tgt}: {ours} vs {want}"
+                );
+                let top = *counts.iter().max().unwrap() as f64;
+                assert_eq!(
+                    top,
+                    max["matrix"][r][c].as_f64().unwrap(),
+                    "{model} {src}->{tgt}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "{model}: {checked}");
+    }
+}
