@@ -16,17 +16,6 @@ use crate::sonata::Circuit;
 
 use super::{print, AppError};
 
-/// True for the measures this module runs.
-pub fn handles(m: &MeasureCommand) -> bool {
-    matches!(
-        m,
-        MeasureCommand::Prob { .. }
-            | MeasureCommand::Histogram { .. }
-            | MeasureCommand::PropertyHistogramMatrix { .. }
-            | MeasureCommand::NetworkGraph { .. }
-    )
-}
-
 pub fn run(plot_args: &PlotArgs, args: &ConnectionArgs) -> Result<(), AppError> {
     if let Some(path) = &args.save_file {
         crate::plot::Format::of(path)?;
@@ -134,7 +123,9 @@ pub fn run(plot_args: &PlotArgs, args: &ConnectionArgs) -> Result<(), AppError> 
                 edges: &edges,
             })
         }
-        _ => Err(AppError::Internal("not a connection view".into())),
+        _ => Err(AppError::Internal(
+            "a matrix measure reached the connection views".into(),
+        )),
     }
 }
 
