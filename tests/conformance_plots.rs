@@ -10,7 +10,12 @@
 //!   the raw dataset column the mapping points to;
 //! - graphs_generate_graph*.json (bmtool `generate_graph`): edge counts exactly; node counts
 //!   exactly where bmtool's ids could not collide (source == target), and where they did, bmtool's
-//!   number equals the size of the union of the two populations' id sets while ours is the sum.
+//!   number equals the size of the union of the two populations' id sets while ours is the sum;
+//! - edges_summary.json (h5py): the summary's edge populations, endpoints and rows exactly;
+//! - edges_by_group_pair.csv (h5py): the distance-probability histograms hold every edge row and
+//!   every possible cell pair exactly once; connections per target cell sum to the rows;
+//! - bmtool_matrices.json convergence mean (rounded by bmtool to 2 decimals: within 0.005) and
+//!   max (exact) against the per-target counts of `connection histogram`.
 
 mod common;
 
@@ -202,6 +207,36 @@ fn spikes_csv_and_h5_agree_on_bio_net_and_point_net() {
 }
 
 #[test]
+fn summary_edge_rows_equal_edges_summary() {
+    let Some(shared) = common::shared_or_skip("summary_edge_rows_equal_edges_summary") else {
+        return;
+    };
+    for m in models(&shared) {
+        let reference = common::json(&m.ref_dir.join("edges_summary.json"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmtool"))
+            .args(["plot", "--config"])
+            .arg(&m.config)
+            .args(["summary", "--format", "json"])
+            .output()
+            .unwrap();
+        let tables: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let edges = tables.as_array().unwrap().last().unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let want = reference.as_object().unwrap();
+        assert_eq!(edges.len(), want.len(), "{}", m.name);
+        for row in edges {
+            let name = row["edge_population"].as_str().unwrap();
+            let w = &want[name];
+            assert_eq!(row["rows"], w["edge_rows"], "{} {name}", m.name);
+            assert_eq!(row["source"], w["source_population"], "{} {name}", m.name);
+            assert_eq!(row["target"], w["target_population"], "{} {name}", m.name);
+        }
+    }
+}
+
+#[test]
 fn node_types_positions_and_rotations_equal_nodes_summary() {
     let Some(shared) =
         common::shared_or_skip("node_types_positions_and_rotations_equal_nodes_summary")
@@ -214,11 +249,11 @@ fn node_types_positions_and_rotations_equal_nodes_summary() {
         for (pop, want) in reference.as_object().unwrap() {
             let p = circuit.node_population(pop).unwrap();
             assert_eq!(p.len() as u64, want["n_nodes"].as_u64().unwrap());
-            let mut counts: HashMap<String, u64> = HashMap::new();
-            for t in &p.node_type_ids {
-                *counts.entry(t.to_string()).or_default() += 1;
-            }
-            for (t, n) in want["counts_by_node_type_id"].as_object().unwrap() {
+            // Node types and counts as `bmtool plot summary --format json` prints them.
+            let counts = summary_counts(&m.config, pop);
+            let want_counts = want["counts_by_node_type_id"].as_object().unwrap();
+            assert_eq!(counts.len(), want_counts.len(), "{} {pop}", m.name);
+            for (t, n) in want_counts {
                 assert_eq!(counts[t], n.as_u64().unwrap(), "{} {pop} type {t}", m.name);
             }
             let Some(means) = want.get("column_mean").and_then(Value::as_object) else {
@@ -289,6 +324,34 @@ fn node_types_positions_and_rotations_equal_nodes_summary() {
             }
         }
     }
+}
+
+/// node_type_id -> count of population `pop` from the summary command's JSON.
+fn summary_counts(config: &Path, pop: &str) -> HashMap<String, u64> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bmtool"))
+        .args(["plot", "--config"])
+        .arg(config)
+        .args(["summary", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tables: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut counts = HashMap::new();
+    for table in tables.as_array().unwrap() {
+        for row in table["rows"].as_array().unwrap() {
+            if row["population"] == pop {
+                counts.insert(
+                    row["node_type_id"].to_string(),
+                    row["count"].as_u64().unwrap(),
+                );
+            }
+        }
+    }
+    counts
 }
 
 /// `/report/<pop>/data` min and max of every report in h5_layout.txt, by file.
