@@ -189,6 +189,7 @@ impl Figure for CellGraphFigure<'_> {
             .z_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(e)?;
+        super::positions::axis_names(&mut chart, r).map_err(e)?;
         let to_chart = |p: [f64; 3]| (p[0], p[2], p[1]);
         chart
             .draw_series(self.edges.iter().filter_map(|(s, t)| {

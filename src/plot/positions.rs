@@ -2,6 +2,8 @@
 //! per cell (its rotated direction) for `cell rotation`. Several populations share one scene;
 //! populations without z are drawn in the plane z = 0. As in matplotlib's 3-D axes, z is up.
 
+use plotters::coord::ranged3d::Cartesian3d;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -86,6 +88,7 @@ impl Figure for Scene3d<'_> {
             .z_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(e)?;
+        axis_names(&mut chart, [xr, yr, zr]).map_err(e)?;
         let dot = if self.groups.iter().map(|g| g.x.len()).sum::<usize>() > 20_000 {
             1
         } else {
@@ -122,14 +125,33 @@ impl Figure for Scene3d<'_> {
             })
             .collect();
         let (width, height) = self.size();
-        legend(root, (width as i32 - 10, 60), None, &entries)?;
-        root.draw(&Text::new(
-            "axes: x, y horizontal, z vertical (µm)",
-            (20, height as i32 - 24),
-            (FONT, 13).into_font().color(&BLACK),
-        ))
-        .map_err(e)
+        let _ = height;
+        legend(root, (width as i32 - 10, 60), None, &entries)
     }
+}
+
+/// Axis names placed beyond the tick labels of a 3-D chart whose chart axes are (x, z, y) of
+/// the cells, given the cells' x, y, z ranges.
+pub(crate) fn axis_names<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian3d<RangedCoordf64, RangedCoordf64, RangedCoordf64>>,
+    [xr, yr, zr]: [(f64, f64); 3],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let name = (FONT, 15).into_font().color(&BLACK);
+    let out = |lo: f64, hi: f64, k: f64| lo + (hi - lo) * k;
+    chart.draw_series([
+        Text::new(
+            "x (µm)",
+            ((xr.0 + xr.1) / 2.0, zr.0, out(yr.0, yr.1, 1.25)),
+            name.clone(),
+        ),
+        Text::new(
+            "y (µm)",
+            (out(xr.0, xr.1, 1.3), zr.0, (yr.0 + yr.1) / 2.0),
+            name.clone(),
+        ),
+        Text::new("z (µm)", (xr.0, out(zr.0, zr.1, 1.12), yr.1), name),
+    ])?;
+    Ok(())
 }
 
 /// The polyline of one arrow: base, tip, one barb, tip, the other barb.
