@@ -11,7 +11,7 @@ pub use table::{Cell, Table};
 pub enum OutputFormat {
     /// An aligned table for reading.
     Table,
-    /// Comma-separated values, one row per matrix cell (long format).
+    /// Comma-separated values (matrices: one row per cell, long format).
     Csv,
     /// JSON with every value at full precision.
     Json,
