@@ -216,22 +216,43 @@ impl EdgePopulation {
     }
 
     /// An edge property per row as a number (NaN where missing or not a number); see
-    /// [`property_text`](Self::property_text).
+    /// [`property_text`](Self::property_text). CSV values are parsed once per edge type.
     pub fn property_f64(
         &self,
         column: &str,
         edge_type: &[u64],
     ) -> Result<Option<Vec<f64>>, SonataError> {
-        if self.types.column_index(column).is_none() {
-            if let Some(v) = self.group_column_f64(column)? {
-                return Ok(Some(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()));
-            }
+        let h5 = self.group_column_f64(column)?;
+        let csv = self.types.column_index(column);
+        if h5.is_none() && csv.is_none() {
+            return Ok(None);
         }
-        Ok(self.property_text(column, edge_type)?.map(|v| {
-            v.into_iter()
-                .map(|x| x.and_then(|s| s.trim().parse().ok()).unwrap_or(f64::NAN))
-                .collect()
-        }))
+        let per_type: HashMap<u64, f64> = match csv {
+            Some(c) => self
+                .types
+                .ids()
+                .map(|id| {
+                    let v = self.types.value(id, c).and_then(|v| v.trim().parse().ok());
+                    (id, v.unwrap_or(f64::NAN))
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
+        let from_csv = |r: usize| {
+            edge_type
+                .get(r)
+                .and_then(|t| per_type.get(t))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        Ok(Some(
+            (0..self.len)
+                .map(|r| match &h5 {
+                    Some(v) => v[r].unwrap_or_else(|| from_csv(r)),
+                    None => from_csv(r),
+                })
+                .collect(),
+        ))
     }
 
     /// `edge_group_id` and `edge_group_index` (a single implicit group 0 when absent).
