@@ -1,7 +1,9 @@
 //! Command-line declarations only (clap derive). The tree and option names mirror the Python
 //! bmtool so existing scripts keep working: `bmtool [--verbose] plot [--config C] connection
-//! [...] total|percent|convergence|divergence|gap`. What each command does lives in `commands`.
+//! [...] total|percent|...`, `plot raster`, `plot cell rotation`, ...; plus `bmtool graph`. What
+//! each command does lives in `commands`.
 
+pub mod graph;
 pub mod plot;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Report on a BMTK model directory: connection matrices as tables or heat maps.
+    /// Report on a BMTK model directory: connection matrices and views, spike rasters, reports,
+    /// positions, rotations and summaries, as tables and pictures.
     Plot(plot::PlotArgs),
+    /// The directed cell graph: counts, a per-cell connection table, a picture.
+    Graph(graph::GraphArgs),
 }
