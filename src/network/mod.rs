@@ -1,6 +1,7 @@
 //! Connectivity computed from a loaded circuit: connection matrices between node groups (totals,
 //! percentages, convergence, divergence, gap junctions). Reads through `sonata`, renders nothing.
 
+pub mod connectors;
 pub mod groups;
 pub mod matrix;
 

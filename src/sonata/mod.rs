@@ -8,6 +8,7 @@ pub mod edges;
 pub mod h5;
 pub mod nodes;
 pub mod types_csv;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 
