@@ -2,6 +2,7 @@
 //! bmtool so existing scripts keep working: `bmtool [--verbose] plot [--config C] connection
 //! [...] total|percent|convergence|divergence|gap`. What each command does lives in `commands`.
 
+pub mod connectors;
 pub mod plot;
 
 use clap::{Parser, Subcommand};
@@ -23,4 +24,6 @@ pub struct Cli {
 pub enum Command {
     /// Report on a BMTK model directory: connection matrices as tables or heat maps.
     Plot(plot::PlotArgs),
+    /// Build SONATA networks with bmtool's connectors from a spec file.
+    Connectors(connectors::ConnectorsArgs),
 }

@@ -2,7 +2,9 @@
 //! result. The one place that knows both the CLI and the library.
 
 mod connection;
+mod connectors;
 
+use crate::cli::connectors::ConnectorsCommand;
 use crate::cli::plot::PlotCommand;
 use crate::cli::{Cli, Command};
 
@@ -33,6 +35,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     match cli.command {
         Command::Plot(plot) => match &plot.command {
             PlotCommand::Connection(args) => connection::run(&plot, args, cli.verbose),
+        },
+        Command::Connectors(c) => match &c.command {
+            ConnectorsCommand::Build(args) => connectors::build(args, cli.verbose),
         },
     }
 }

@@ -21,8 +21,11 @@ pub enum WriteError {
 }
 
 fn root_attrs(tree: &mut H5Tree) {
-    tree.group_attr("/", "magic", Attr::U32(0x0A7A))
-        .group_attr("/", "version", Attr::U32Array(vec![0, 1]));
+    tree.group_attr("/", "magic", Attr::U32(0x0A7A)).group_attr(
+        "/",
+        "version",
+        Attr::U32Array(vec![0, 1]),
+    );
 }
 
 /// One node group's per-node datasets (name, data).
@@ -45,8 +48,14 @@ pub fn write_nodes(path: &Path, population: &str, nodes: NodeColumns) -> Result<
     let base = format!("/nodes/{population}");
     let n = nodes.node_type_id.len() as u64;
     t.dataset(&format!("{base}/node_id"), Data::U64((0..n).collect()))
-        .dataset(&format!("{base}/node_type_id"), Data::U64(nodes.node_type_id))
-        .dataset(&format!("{base}/node_group_id"), Data::U32(nodes.node_group_id))
+        .dataset(
+            &format!("{base}/node_type_id"),
+            Data::U64(nodes.node_type_id),
+        )
+        .dataset(
+            &format!("{base}/node_group_id"),
+            Data::U32(nodes.node_group_id),
+        )
         .dataset(
             &format!("{base}/node_group_index"),
             Data::U64(nodes.node_group_index),
@@ -129,8 +138,14 @@ pub fn write_edges(
 ) -> Result<(), WriteError> {
     let order = order_by_target(&rows.target_node_id);
     let pick = |col: &[u32]| -> Vec<u32> { order.iter().map(|r| col[*r as usize]).collect() };
-    let source: Vec<u64> = order.iter().map(|r| rows.source_node_id[*r as usize] as u64).collect();
-    let target: Vec<u64> = order.iter().map(|r| rows.target_node_id[*r as usize] as u64).collect();
+    let source: Vec<u64> = order
+        .iter()
+        .map(|r| rows.source_node_id[*r as usize] as u64)
+        .collect();
+    let target: Vec<u64> = order
+        .iter()
+        .map(|r| rows.target_node_id[*r as usize] as u64)
+        .collect();
     let edge_type = pick(&rows.edge_type_id);
     let nsyns = pick(&rows.nsyns);
     drop(rows);
@@ -141,7 +156,10 @@ pub fn write_edges(
     root_attrs(&mut t);
     for (name, ids) in [("source_to_target", &source), ("target_to_source", &target)] {
         let (node_to_range, range_to_edge) = edge_index(ids);
-        let (a, b) = ((node_to_range.len() / 2) as u64, (range_to_edge.len() / 2) as u64);
+        let (a, b) = (
+            (node_to_range.len() / 2) as u64,
+            (range_to_edge.len() / 2) as u64,
+        );
         t.dataset(
             &format!("{base}/indices/{name}/node_id_to_range"),
             Data::U64Shaped(node_to_range, vec![a, 2]),
@@ -191,8 +209,15 @@ pub fn write_spikes(
             &format!("{base}/node_ids"),
             Data::I64(node_ids.into_iter().map(|x| x as i64).collect()),
         )
-        .dataset(&format!("{base}/timestamps"), Data::F64(timestamps_ms, vec![n]))
-        .dataset_attr(&format!("{base}/timestamps"), "units", Attr::Str("ms".into()));
+        .dataset(
+            &format!("{base}/timestamps"),
+            Data::F64(timestamps_ms, vec![n]),
+        )
+        .dataset_attr(
+            &format!("{base}/timestamps"),
+            "units",
+            Attr::Str("ms".into()),
+        );
     t.write_owned(path, false)?;
     Ok(())
 }

@@ -241,12 +241,18 @@ fn add_node_type(
         Some(r) => [r.x, r.y, r.z].map(|a| a.map(|a| angles(a, node.n, rng))),
         None => [None, None, None],
     };
-    let group = node_group(net, positions.is_some(), rotation.each_ref().map(|r| r.is_some()));
+    let group = node_group(
+        net,
+        positions.is_some(),
+        rotation.each_ref().map(|r| r.is_some()),
+    );
     let start = net.group_len[group];
     net.group_len[group] += node.n;
     let g = &mut net.groups[group];
     if let Some(p) = &positions {
-        g.positions.get_or_insert_with(Vec::new).extend(p.iter().flatten());
+        g.positions
+            .get_or_insert_with(Vec::new)
+            .extend(p.iter().flatten());
     }
     for (slot, values) in g.rotation.iter_mut().zip(rotation) {
         if let Some(v) = values {
@@ -298,7 +304,7 @@ fn place_cells(
     let mut out = Vec::with_capacity(n);
     match *shape {
         Placement::Box { min, max } => {
-            if (0..3).any(|k| !(max[k] >= min[k])) {
+            if (0..3).any(|k| !at_least(max[k], min[k])) {
                 return fail(place, "positions box needs max >= min on every axis");
             }
             for _ in 0..n {
@@ -321,7 +327,7 @@ fn place_cells(
             }
         }
         Placement::Sphere { center, radius } => {
-            if !(radius > 0.0) {
+            if !above(radius, 0.0) {
                 return fail(place, "positions sphere needs radius > 0");
             }
             while out.len() < n {
@@ -333,6 +339,16 @@ fn place_cells(
         }
     }
     Ok(out)
+}
+
+/// `a >= b`, false for NaN.
+fn at_least(a: f64, b: f64) -> bool {
+    a >= b
+}
+
+/// `a > b`, false for NaN.
+fn above(a: f64, b: f64) -> bool {
+    a > b
 }
 
 fn angles(a: Angle, n: usize, rng: &mut Stream) -> Vec<f64> {
@@ -446,7 +462,10 @@ fn pool_of(nets: &[NetworkNodes], sel: &Selection, place: &str) -> Result<Pool, 
         .map(|i| i as u32)
         .collect();
     if ids.is_empty() {
-        return fail(place, format!("'{}' selects no cells", selection_label(sel)));
+        return fail(
+            place,
+            format!("'{}' selects no cells", selection_label(sel)),
+        );
     }
     let positions: Option<Vec<[f64; 3]>> = ids.iter().map(|i| net.positions[*i as usize]).collect();
     Ok(Pool {
@@ -503,10 +522,13 @@ fn run_block(
     k: usize,
     seed: u64,
 ) -> Result<(), BuildError> {
-    let name = block
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{} -> {}", selection_label(&block.source), selection_label(&block.target)));
+    let name = block.name.clone().unwrap_or_else(|| {
+        format!(
+            "{} -> {}",
+            selection_label(&block.source),
+            selection_label(&block.target)
+        )
+    });
     let place = format!("edges[{k}] ({name})");
     if state.finished.contains_key(&name) {
         return fail(&place, "another block has this name");
@@ -603,7 +625,10 @@ fn run_block(
             } else {
                 report.forward = Some(f);
                 report.backward = Some(b);
-                let back_props = block.backward.clone().unwrap_or_else(|| forward_props.clone());
+                let back_props = block
+                    .backward
+                    .clone()
+                    .unwrap_or_else(|| forward_props.clone());
                 outputs.push((r.forward, forward_props, false));
                 outputs.push((r.backward, back_props, true));
             }
@@ -639,7 +664,15 @@ fn run_block(
                 parts.iter().map(|(f, t)| &built.edge_files[*f].edges[*t]),
                 &source.network,
             );
-            let r = gap_block(&GapJunction { p }, &source, &target, Some(&chemical), seed, block_id, &place)?;
+            let r = gap_block(
+                &GapJunction { p },
+                &source,
+                &target,
+                Some(&chemical),
+                seed,
+                block_id,
+                &place,
+            )?;
             report.forward = Some(r.tally);
             forward_props.is_gap_junction = Some(true);
             outputs.push((r.edges, forward_props, false));
@@ -649,14 +682,20 @@ fn run_block(
             partition_source,
         } => {
             check_n_syn(*n_syn, &place)?;
-            let fixed = if *partition_source { &block.target } else { &block.source };
+            let fixed = if *partition_source {
+                &block.target
+            } else {
+                &block.source
+            };
             let key = format!("{partition_source}|{}", selection_label(fixed));
             let offset = state.sequential.get(&key).copied().unwrap_or(0);
-            let (edges, next) = connect_sequential(&source, &target, *n_syn, *partition_source, offset)
-                .map_err(|m| BuildError {
-                    place: place.clone(),
-                    message: m,
-                })?;
+            let (edges, next) =
+                connect_sequential(&source, &target, *n_syn, *partition_source, offset).map_err(
+                    |m| BuildError {
+                        place: place.clone(),
+                        message: m,
+                    },
+                )?;
             state.sequential.insert(key, next);
             outputs.push((edges, forward_props, false));
         }
@@ -694,7 +733,10 @@ fn gap_block(
     place: &str,
 ) -> Result<super::gap_junction::GapJunctionResult, BuildError> {
     if !source.same_cells(target) {
-        return fail(place, "gap junctions join cells of one selection: source and target must be the same");
+        return fail(
+            place,
+            "gap junctions join cells of one selection: source and target must be the same",
+        );
     }
     let refs: Vec<&Probability> = gap.p.iter().collect();
     needs_positions(&refs, &[source], place)?;
@@ -732,7 +774,9 @@ fn reciprocal_coupling(
         }
     }
     match rho {
-        Some(r) if !(-1.0..=1.0).contains(&r) => fail(place, format!("rho = {r} is outside [-1, 1]")),
+        Some(r) if !(-1.0..=1.0).contains(&r) => {
+            fail(place, format!("rho = {r} is outside [-1, 1]"))
+        }
         Some(r) => Ok(Some(Coupling::Rho(r))),
         None if estimate_rho => Ok(None),
         None => Ok(Some(Coupling::PerPair(pr))),
@@ -773,7 +817,11 @@ fn add_edge_type(
 
 // ---------------------------------------------------------------- inputs
 
-fn draw_inputs(spec: &Spec, nets: &[NetworkNodes], seed: u64) -> Result<Vec<SpikeTrains>, BuildError> {
+fn draw_inputs(
+    spec: &Spec,
+    nets: &[NetworkNodes],
+    seed: u64,
+) -> Result<Vec<SpikeTrains>, BuildError> {
     let mut out: Vec<SpikeTrains> = Vec::new();
     for (k, input) in spec.inputs.iter().enumerate() {
         let place = format!("inputs[{k}] ({})", selection_label(&input.source));
@@ -782,8 +830,11 @@ fn draw_inputs(spec: &Spec, nets: &[NetworkNodes], seed: u64) -> Result<Vec<Spik
         if !(input.rate >= 0.0 && input.rate.is_finite()) {
             return fail(&place, format!("rate = {} Hz must be >= 0", input.rate));
         }
-        if !(tstop > input.tstart) {
-            return fail(&place, format!("tstop = {tstop} must be after tstart = {}", input.tstart));
+        if !above(tstop, input.tstart) {
+            return fail(
+                &place,
+                format!("tstop = {tstop} must be after tstart = {}", input.tstart),
+            );
         }
         let idx = match out.iter().position(|s| s.network == pool.network) {
             Some(i) => i,

@@ -33,7 +33,13 @@ impl GapJunction {
     }
 
     /// Connect pairs of `pool`; `chemical` holds the earlier block's edges when correlated.
-    pub fn connect(&self, pool: &Pool, chemical: Option<&EdgeLookup>, seed: u64, block: u64) -> GapJunctionResult {
+    pub fn connect(
+        &self,
+        pool: &Pool,
+        chemical: Option<&EdgeLookup>,
+        seed: u64,
+        block: u64,
+    ) -> GapJunctionResult {
         let needs_positions = self.p.iter().any(|p| !p.is_constant());
         let pos = pool.positions.as_deref().filter(|_| needs_positions);
         let candidates = Candidates::new(pool.len(), pos, self.reach());
@@ -46,7 +52,9 @@ impl GapJunction {
                 let si = pool.ids[i];
                 candidates.visit(pos.map(|p| p[i]), i + 1, buf, |j| {
                     let sj = pool.ids[j];
-                    let coupling = chemical.map_or(0, |c| c.contains(si, sj) as usize + c.contains(sj, si) as usize);
+                    let coupling = chemical.map_or(0, |c| {
+                        c.contains(si, sj) as usize + c.contains(sj, si) as usize
+                    });
                     let p = &self.p[coupling];
                     let q = match pos {
                         Some(pos) => p.at(p.dist_type().distance(pos[i], pos[j])),
@@ -67,10 +75,12 @@ impl GapJunction {
         let mut edges = EdgeColumns::new(&pool.network, &pool.network);
         let mut by_coupling = [Tally::default(); 3];
         for (i, (hits, t)) in rows.iter().enumerate() {
-            for k in 0..3 {
-                by_coupling[k].add(&t[k]);
+            for (total, part) in by_coupling.iter_mut().zip(t) {
+                total.add(part);
             }
-            edges.source.extend(std::iter::repeat_n(pool.ids[i], hits.len()));
+            edges
+                .source
+                .extend(std::iter::repeat_n(pool.ids[i], hits.len()));
             edges.target.extend_from_slice(hits);
         }
         edges.nsyns = vec![1; edges.len()];

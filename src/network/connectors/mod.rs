@@ -195,13 +195,21 @@ impl Candidates {
     /// Pick the strategy for targets at `positions` and a probability 0 beyond `reach` µm.
     pub fn new(n_targets: usize, positions: Option<&[[f64; 3]]>, reach: f64) -> Self {
         match positions {
-            Some(pos) if reach.is_finite() && n_targets > 512 => Candidates::Grid(Grid::new(pos, reach)),
+            Some(pos) if reach.is_finite() && n_targets > 512 => {
+                Candidates::Grid(Grid::new(pos, reach))
+            }
             _ => Candidates::All(n_targets),
         }
     }
 
     /// Call `f(j)` for candidate targets `j >= from` of a source at `at`, ascending.
-    pub fn visit(&self, at: Option<[f64; 3]>, from: usize, buf: &mut Vec<u32>, mut f: impl FnMut(usize)) {
+    pub fn visit(
+        &self,
+        at: Option<[f64; 3]>,
+        from: usize,
+        buf: &mut Vec<u32>,
+        mut f: impl FnMut(usize),
+    ) {
         match (self, at) {
             (Candidates::Grid(g), Some(p)) => {
                 g.gather(p, from, buf);
@@ -323,7 +331,13 @@ mod tests {
     fn grid_visits_every_target_within_reach_in_order() {
         let mut s = rng::Stream::new(7);
         let pos: Vec<[f64; 3]> = (0..2000)
-            .map(|_| [s.uniform_in(0.0, 500.0), s.uniform_in(0.0, 300.0), s.uniform_in(0.0, 50.0)])
+            .map(|_| {
+                [
+                    s.uniform_in(0.0, 500.0),
+                    s.uniform_in(0.0, 300.0),
+                    s.uniform_in(0.0, 50.0),
+                ]
+            })
             .collect();
         let reach = 40.0;
         let grid = Candidates::new(pos.len(), Some(&pos), reach);

@@ -35,7 +35,10 @@ fn dest_err(path: &Path, message: impl Into<String>) -> ModelDirError {
 /// Refuse an existing destination unless `force`, and a missing parent folder.
 pub fn check_model_destination(dest: &Path, force: bool) -> Result<(), ModelDirError> {
     if dest.exists() && !force {
-        return Err(dest_err(dest, "already exists (pass --force to replace it)"));
+        return Err(dest_err(
+            dest,
+            "already exists (pass --force to replace it)",
+        ));
     }
     if dest.exists() && !dest.is_dir() {
         return Err(dest_err(dest, "exists and is not a folder"));
@@ -63,7 +66,11 @@ fn sibling(dest: &Path, tag: &str) -> PathBuf {
 
 /// Write `built` as a model directory at `dest`. Returns the notes worth telling the user
 /// (e.g. blocks that produced no edges, so no file was written for them).
-pub fn write_model_dir(built: BuiltNetwork, dest: &Path, force: bool) -> Result<Vec<String>, ModelDirError> {
+pub fn write_model_dir(
+    built: BuiltNetwork,
+    dest: &Path,
+    force: bool,
+) -> Result<Vec<String>, ModelDirError> {
     check_model_destination(dest, force)?;
     let temp = sibling(dest, "partial");
     if temp.exists() {
@@ -101,7 +108,10 @@ fn commit_dir(temp: &Path, dest: &Path) -> Result<(), ModelDirError> {
             let _ = std::fs::rename(&old, dest);
         }
         let _ = std::fs::remove_dir_all(temp);
-        return Err(dest_err(dest, format!("cannot move the finished folder into place: {e}")));
+        return Err(dest_err(
+            dest,
+            format!("cannot move the finished folder into place: {e}"),
+        ));
     }
     if replacing {
         let _ = std::fs::remove_dir_all(&old);
@@ -130,7 +140,9 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
         let text = edge_types_text(&file);
         let rows = edge_rows(file);
         if rows.source_node_id.is_empty() {
-            notes.push(format!("no {src} -> {trg} edges were made, so no {h5} was written"));
+            notes.push(format!(
+                "no {src} -> {trg} edges were made, so no {h5} was written"
+            ));
             continue;
         }
         write_edges(&dir.join("network").join(&h5), &src, &trg, rows)?;
@@ -153,7 +165,12 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
                 "node_set": trains.network,
             }),
         );
-        write_spikes(&dir.join("inputs").join(&h5), &trains.network, trains.node_ids, trains.timestamps_ms)?;
+        write_spikes(
+            &dir.join("inputs").join(&h5),
+            &trains.network,
+            trains.node_ids,
+            trains.timestamps_ms,
+        )?;
     }
     if inputs.is_empty() {
         let _ = std::fs::remove_dir(dir.join("inputs"));
@@ -174,7 +191,10 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
         "output": {"log_file": "log.txt", "output_dir": "$OUTPUT_DIR", "spikes_file": "spikes.h5"},
         "network": "$BASE_DIR/circuit_config.json",
     });
-    for (name, value) in [("circuit_config.json", circuit), ("simulation_config.json", simulation)] {
+    for (name, value) in [
+        ("circuit_config.json", circuit),
+        ("simulation_config.json", simulation),
+    ] {
         let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
         write_text(&dir.join(name), &text)?;
     }
@@ -188,11 +208,17 @@ fn node_columns(net: &NetworkNodes) -> NodeColumns {
         .map(|g| {
             let mut cols = Vec::new();
             if let Some(p) = &g.positions {
-                cols.push(("positions".to_string(), Data::F64(p.clone(), vec![(p.len() / 3) as u64, 3])));
+                cols.push((
+                    "positions".to_string(),
+                    Data::F64(p.clone(), vec![(p.len() / 3) as u64, 3]),
+                ));
             }
             for (axis, r) in ["x", "y", "z"].iter().zip(&g.rotation) {
                 if let Some(r) = r {
-                    cols.push((format!("rotation_angle_{axis}axis"), Data::F64(r.clone(), vec![r.len() as u64])));
+                    cols.push((
+                        format!("rotation_angle_{axis}axis"),
+                        Data::F64(r.clone(), vec![r.len() as u64]),
+                    ));
                 }
             }
             cols
@@ -258,9 +284,14 @@ fn edge_prop_columns(p: &EdgeProps) -> Vec<(String, String)> {
     );
     put(
         "distance_range",
-        p.distance_range.map(|[a, b]| format!("[{}, {}]", py_float(a), py_float(b))),
+        p.distance_range
+            .map(|[a, b]| format!("[{}, {}]", py_float(a), py_float(b))),
     );
-    put("is_gap_junction", p.is_gap_junction.map(|b| if b { "True" } else { "False" }.to_string()));
+    put(
+        "is_gap_junction",
+        p.is_gap_junction
+            .map(|b| if b { "True" } else { "False" }.to_string()),
+    );
     for (k, v) in &p.properties {
         cols.push((k.clone(), super::builder::scalar_text(v)));
     }
@@ -268,8 +299,14 @@ fn edge_prop_columns(p: &EdgeProps) -> Vec<(String, String)> {
 }
 
 fn edge_types_text(file: &EdgeFile) -> String {
-    let mut header: Vec<String> = ["edge_type_id", "target_query", "source_query"].map(String::from).to_vec();
-    let props: Vec<Vec<(String, String)>> = file.types.iter().map(|t| edge_prop_columns(&t.props)).collect();
+    let mut header: Vec<String> = ["edge_type_id", "target_query", "source_query"]
+        .map(String::from)
+        .to_vec();
+    let props: Vec<Vec<(String, String)>> = file
+        .types
+        .iter()
+        .map(|t| edge_prop_columns(&t.props))
+        .collect();
     for p in &props {
         for (k, _) in p {
             if !header.contains(k) {
@@ -282,9 +319,17 @@ fn edge_types_text(file: &EdgeFile) -> String {
         .iter()
         .zip(&props)
         .map(|(t, p)| {
-            let mut row = vec![t.edge_type_id.to_string(), t.target_query.clone(), t.source_query.clone()];
+            let mut row = vec![
+                t.edge_type_id.to_string(),
+                t.target_query.clone(),
+                t.source_query.clone(),
+            ];
             for h in &header[3..] {
-                row.push(p.iter().find(|c| &c.0 == h).map_or("NULL".to_string(), |c| c.1.clone()));
+                row.push(
+                    p.iter()
+                        .find(|c| &c.0 == h)
+                        .map_or("NULL".to_string(), |c| c.1.clone()),
+                );
             }
             row
         })
@@ -301,7 +346,8 @@ fn edge_rows(file: EdgeFile) -> EdgeRows {
         nsyns: Vec::with_capacity(total),
     };
     for (t, e) in file.types.iter().zip(file.edges) {
-        rows.edge_type_id.extend(std::iter::repeat_n(t.edge_type_id as u32, e.len()));
+        rows.edge_type_id
+            .extend(std::iter::repeat_n(t.edge_type_id as u32, e.len()));
         rows.source_node_id.extend(e.source);
         rows.target_node_id.extend(e.target);
         rows.nsyns.extend(e.nsyns);
@@ -328,4 +374,3 @@ pub fn list_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
-

@@ -153,7 +153,9 @@ impl ProbabilitySpec {
                 check_range(u.min_dist, u.max_dist)?;
                 Ok(Probability::UniformInRange(u.clone()))
             }
-            ProbabilitySpec::Gaussian(g) => GaussianDropoff::from_spec(g).map(Probability::Gaussian),
+            ProbabilitySpec::Gaussian(g) => {
+                GaussianDropoff::from_spec(g).map(Probability::Gaussian)
+            }
         }
     }
 }

@@ -89,14 +89,19 @@ fn conditional(coupling: Coupling, q0: f64, q1: f64, x: bool) -> f64 {
     }
 }
 
+/// Positions of the source and target pools, when the probabilities need distances.
+type PairPositions<'a> = Option<(&'a [[f64; 3]], &'a [[f64; 3]])>;
+
 struct Row {
     forward: Vec<u32>,
     backward: Vec<u32>,
     t: [Tally; 3],
+    /// Pairs whose conditional probability of Y fell outside [0, 1] and was clipped.
+    clipped: u64,
 }
 
 impl Reciprocal {
-    fn positions<'a>(&self, source: &'a Pool, target: &'a Pool) -> Option<(&'a [[f64; 3]], &'a [[f64; 3]])> {
+    fn positions<'a>(&self, source: &'a Pool, target: &'a Pool) -> PairPositions<'a> {
         if self.p0.is_constant() && self.p1.is_constant() {
             return None;
         }
@@ -107,7 +112,7 @@ impl Reciprocal {
     }
 
     #[inline]
-    fn probabilities(&self, pos: Option<(&[[f64; 3]], &[[f64; 3]])>, i: usize, j: usize) -> (f64, f64) {
+    fn probabilities(&self, pos: PairPositions<'_>, i: usize, j: usize) -> (f64, f64) {
         match pos {
             None => (self.p0.at(0.0), self.p1.at(0.0)),
             Some((s, t)) => {
@@ -122,7 +127,7 @@ impl Reciprocal {
     fn row_pairs(
         &self,
         candidates: &Candidates,
-        pos: Option<(&[[f64; 3]], &[[f64; 3]])>,
+        pos: PairPositions<'_>,
         recurrent: bool,
         i: usize,
         buf: &mut Vec<u32>,
@@ -144,7 +149,13 @@ impl Reciprocal {
     }
 
     /// bmtool's ρ estimate over the valid pairs (q0 > 0 and q1 > 0).
-    fn estimate_rho(&self, source: &Pool, target: &Pool, recurrent: bool, candidates: &Candidates) -> f64 {
+    fn estimate_rho(
+        &self,
+        source: &Pool,
+        target: &Pool,
+        recurrent: bool,
+        candidates: &Candidates,
+    ) -> f64 {
         let pos = self.positions(source, target);
         let parts: Vec<(f64, f64, f64)> = (0..source.len())
             .into_par_iter()
@@ -194,6 +205,7 @@ impl Reciprocal {
                     forward: Vec::new(),
                     backward: Vec::new(),
                     t: [Tally::default(); 3],
+                    clipped: 0,
                 };
                 self.row_pairs(&candidates, pos, recurrent, i, buf, |j, q0, q1| {
                     let x = q0 > 0.0 && rng.decide(q0);
@@ -205,8 +217,14 @@ impl Reciprocal {
                         }
                         return;
                     }
-                    let c_hit = conditional(coupling, q0, q1, true).clamp(0.0, 1.0);
-                    let c_miss = conditional(coupling, q0, q1, false).clamp(0.0, 1.0);
+                    let (raw_hit, raw_miss) = (
+                        conditional(coupling, q0, q1, true),
+                        conditional(coupling, q0, q1, false),
+                    );
+                    let (c_hit, c_miss) = (raw_hit.clamp(0.0, 1.0), raw_miss.clamp(0.0, 1.0));
+                    if q1 > 0.0 && (c_hit != raw_hit || (q0 < 1.0 && c_miss != raw_miss)) {
+                        row.clipped += 1;
+                    }
                     let y = q1 > 0.0 && rng.decide(if x { c_hit } else { c_miss });
                     let p_y = q0 * c_hit + (1.0 - q0) * c_miss;
                     row.t[1].record(q1, p_y, y);
@@ -236,23 +254,39 @@ impl Reciprocal {
         recurrent: bool,
         rows: Vec<Row>,
         coupling: Coupling,
-        warnings: Vec<String>,
+        mut warnings: Vec<String>,
     ) -> ReciprocalResult {
+        let clipped: u64 = rows.iter().map(|r| r.clipped).sum();
+        if clipped > 0 {
+            warnings.push(format!(
+                "the conditional probability of the backward connection left [0, 1] on {clipped} pairs and was clipped (as in bmtool), so realised p1 and pr differ from the requested values"
+            ));
+        }
         let mut forward = EdgeColumns::new(&source.network, &target.network);
         let mut backward = EdgeColumns::new(&target.network, &source.network);
         let mut t = [Tally::default(); 3];
         for (i, row) in rows.iter().enumerate() {
             let sid = source.ids[i];
-            for k in 0..3 {
-                t[k].add(&row.t[k]);
+            for (total, part) in t.iter_mut().zip(&row.t) {
+                total.add(part);
             }
-            forward.source.extend(std::iter::repeat_n(sid, row.forward.len()));
+            forward
+                .source
+                .extend(std::iter::repeat_n(sid, row.forward.len()));
             forward.target.extend_from_slice(&row.forward);
-            forward.nsyns.extend(std::iter::repeat_n(self.n_syn0, row.forward.len()));
-            let back = if recurrent { &mut forward } else { &mut backward };
+            forward
+                .nsyns
+                .extend(std::iter::repeat_n(self.n_syn0, row.forward.len()));
+            let back = if recurrent {
+                &mut forward
+            } else {
+                &mut backward
+            };
             back.source.extend_from_slice(&row.backward);
-            back.target.extend(std::iter::repeat_n(sid, row.backward.len()));
-            back.nsyns.extend(std::iter::repeat_n(self.n_syn1, row.backward.len()));
+            back.target
+                .extend(std::iter::repeat_n(sid, row.backward.len()));
+            back.nsyns
+                .extend(std::iter::repeat_n(self.n_syn1, row.backward.len()));
         }
         let (ns, nt) = (source.len() as u64, target.len() as u64);
         let pairs = if recurrent {

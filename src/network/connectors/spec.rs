@@ -390,14 +390,23 @@ syn_weight = 0.5
     #[test]
     fn unknown_parameters_and_connectors_name_the_line() {
         let bad = GOOD.replace("pr = 0.02", "pr = 0.02, p2 = 0.3");
-        let e = Spec::from_toml(&bad, Path::new("s.toml")).unwrap_err().to_string();
+        let e = Spec::from_toml(&bad, Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("s.toml:13: "), "{e}");
         assert!(e.contains("p2"), "{e}");
         let bad = GOOD.replace("\"reciprocal\"", "\"reciprocol\"");
-        let e = Spec::from_toml(&bad, Path::new("s.toml")).unwrap_err().to_string();
-        assert!(e.contains("reciprocol") && e.starts_with("s.toml:13: "), "{e}");
+        let e = Spec::from_toml(&bad, Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("reciprocol") && e.starts_with("s.toml:13: "),
+            "{e}"
+        );
         let bad = GOOD.replace("N = 10", "N = 10\ncolour = 1");
-        let e = Spec::from_toml(&bad, Path::new("s.toml")).unwrap_err().to_string();
+        let e = Spec::from_toml(&bad, Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("colour") && e.starts_with("s.toml:7: "), "{e}");
     }
 

@@ -25,16 +25,18 @@ pub struct UnidirectionResult {
 
 impl Unidirection {
     /// Connect `source` to `target`, drawing row `i` from stream (seed, block, i).
-    pub fn connect(&self, source: &Pool, target: &Pool, seed: u64, block: u64) -> UnidirectionResult {
+    pub fn connect(
+        &self,
+        source: &Pool,
+        target: &Pool,
+        seed: u64,
+        block: u64,
+    ) -> UnidirectionResult {
         let positions = match (&source.positions, &target.positions) {
             (Some(s), Some(t)) if !self.p.is_constant() => Some((s.as_slice(), t.as_slice())),
             _ => None,
         };
-        let candidates = Candidates::new(
-            target.len(),
-            positions.map(|p| p.1),
-            self.p.max_dist(),
-        );
+        let candidates = Candidates::new(target.len(), positions.map(|p| p.1), self.p.max_dist());
         let same_network = source.network == target.network;
         let kind = self.p.dist_type();
         let rows: Vec<(Vec<u32>, Tally)> = (0..source.len())
@@ -69,11 +71,17 @@ impl Unidirection {
         let mut tally = Tally::default();
         for (i, (hits, t)) in rows.iter().enumerate() {
             tally.add(t);
-            edges.source.extend(std::iter::repeat_n(source.ids[i], hits.len()));
+            edges
+                .source
+                .extend(std::iter::repeat_n(source.ids[i], hits.len()));
             edges.target.extend_from_slice(hits);
         }
         edges.nsyns = vec![self.n_syn; edges.source.len()];
-        let shared = if self.autapses { 0 } else { source.shared_with(target) };
+        let shared = if self.autapses {
+            0
+        } else {
+            source.shared_with(target)
+        };
         tally.pairs = source.len() as u64 * target.len() as u64 - shared;
         UnidirectionResult { edges, tally }
     }
@@ -101,7 +109,12 @@ mod tests {
         let r = c.connect(&pool(10), &pool(10), 1, 0);
         assert_eq!(r.edges.len(), 90);
         assert_eq!(r.tally.pairs, 90);
-        assert!(r.edges.source.iter().zip(&r.edges.target).all(|(s, t)| s != t));
+        assert!(r
+            .edges
+            .source
+            .iter()
+            .zip(&r.edges.target)
+            .all(|(s, t)| s != t));
         assert_eq!(r.edges.synapses(), 270);
         let with_self = Unidirection {
             autapses: true,
