@@ -335,10 +335,11 @@ impl Spec {
         toml::from_str(text).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
             let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+            let message = e.message().trim().replace('\n', " ");
             SpecError::Syntax {
                 file: path.to_path_buf(),
-                line,
-                message: e.message().trim().replace('\n', " "),
+                line: unknown_field_line(text, line, &message).unwrap_or(line),
+                message,
             }
         })
     }
@@ -357,6 +358,23 @@ impl Spec {
             }
         })
     }
+}
+
+/// For "unknown field `x`" inside a table, toml points at the table; the line that sets `x`
+/// (at or after that point) is more useful.
+fn unknown_field_line(text: &str, from_line: usize, message: &str) -> Option<usize> {
+    let name = message.strip_prefix("unknown field `")?.split('`').next()?;
+    text.lines()
+        .enumerate()
+        .skip(from_line - 1)
+        .find(|(_, l)| {
+            l.split(['{', ',', '[']).any(|part| {
+                part.trim_start()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+        })
+        .map(|(i, _)| i + 1)
 }
 
 #[cfg(test)]
