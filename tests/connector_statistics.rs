@@ -32,7 +32,11 @@ fn edges(b: &BuiltNetwork, src: &str, trg: &str, type_index: usize) -> Vec<(u32,
         .find(|f| f.source_network == src && f.target_network == trg)
         .unwrap();
     let e = &f.edges[type_index];
-    e.source.iter().copied().zip(e.target.iter().copied()).collect()
+    e.source
+        .iter()
+        .copied()
+        .zip(e.target.iter().copied())
+        .collect()
 }
 
 fn positions(b: &BuiltNetwork, net: &str) -> Vec<[f64; 3]> {
@@ -113,7 +117,10 @@ connector = { type = "reciprocal", p0 = 0.15, pr = 0.06 }
         let set: HashSet<(u32, u32)> = e.iter().copied().collect();
         assert_eq!(set.len(), e.len(), "no duplicate edges");
         directed += e.len() as f64;
-        both += e.iter().filter(|(s, t)| s < t && set.contains(&(*t, *s))).count() as f64;
+        both += e
+            .iter()
+            .filter(|(s, t)| s < t && set.contains(&(*t, *s)))
+            .count() as f64;
     }
     // X + Y per pair: variance 2p(1−p) + 2 cov(X, Y), cov = pr − p².
     let var = pairs * (2.0 * p * (1.0 - p) + 2.0 * (pr - p * p));
@@ -212,11 +219,19 @@ connector = { type = "reciprocal", p0 = { function = "gaussian", pmax = 0.4, std
         let e = edges(&b, "net", "net", 0);
         let set: HashSet<(u32, u32)> = e.iter().copied().collect();
         directed += e.len() as f64;
-        both += e.iter().filter(|(s, t)| s < t && set.contains(&(*t, *s))).count() as f64;
+        both += e
+            .iter()
+            .filter(|(s, t)| s < t && set.contains(&(*t, *s)))
+            .count() as f64;
     }
     within_3_se("p0(r), both directions", directed, exp_dir, var_dir);
     // Σ e(1 − e) ≤ n·pr(1 − pr) when Σ e = n·pr (Jensen): an upper bound on the variance.
-    within_3_se("pr with estimated rho", both, pr * pairs, pairs * pr * (1.0 - pr));
+    within_3_se(
+        "pr with estimated rho",
+        both,
+        pr * pairs,
+        pairs * pr * (1.0 - pr),
+    );
 }
 
 /// CorrelatedGapJunction: the gap-junction probability follows the chemical coupling of the
@@ -246,7 +261,10 @@ connector = { type = "correlated_gap_junction", p_non = 0.1, p_uni = 0.3, p_rec 
         let b = built(spec, seed);
         let chem: HashSet<(u32, u32)> = edges(&b, "net", "net", 0).into_iter().collect();
         let gap: HashSet<(u32, u32)> = edges(&b, "net", "net", 1).into_iter().collect();
-        assert!(gap.iter().all(|(s, t)| s < t), "one row per junction, i < j");
+        assert!(
+            gap.iter().all(|(s, t)| s < t),
+            "one row per junction, i < j"
+        );
         for i in 0..150u32 {
             for j in i + 1..150 {
                 let k = chem.contains(&(i, j)) as usize + chem.contains(&(j, i)) as usize;
@@ -256,6 +274,11 @@ connector = { type = "correlated_gap_junction", p_non = 0.1, p_uni = 0.3, p_rec 
         }
     }
     for (k, name) in ["p_non", "p_uni", "p_rec"].iter().enumerate() {
-        within_3_se(name, joined[k], p[k] * tried[k], tried[k] * p[k] * (1.0 - p[k]));
+        within_3_se(
+            name,
+            joined[k],
+            p[k] * tried[k],
+            tried[k] * p[k] * (1.0 - p[k]),
+        );
     }
 }

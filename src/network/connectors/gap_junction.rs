@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::prob::Probability;
-use super::rng::Stream;
+use super::rng::PairDraws;
 use super::{Candidates, EdgeColumns, EdgeLookup, Pool, Tally};
 
 /// Probabilities by chemical coupling: [none, one way, both ways]. A plain gap junction uses
@@ -45,30 +45,31 @@ impl GapJunction {
         let candidates = Candidates::new(pool.len(), pos, self.reach());
         let rows: Vec<(Vec<u32>, [Tally; 3])> = (0..pool.len())
             .into_par_iter()
-            .map_init(Vec::new, |buf, i| {
-                let mut rng = Stream::for_row(seed, block, i as u64);
+            .map(|i| {
+                let draws = PairDraws::for_row(seed, block, i as u64);
                 let mut hits = Vec::new();
                 let mut t = [Tally::default(); 3];
                 let si = pool.ids[i];
-                candidates.visit(pos.map(|p| p[i]), i + 1, buf, |j| {
+                candidates.visit(pos.map(|p| p[i]), i + 1, |j| {
                     let sj = pool.ids[j];
                     let coupling = chemical.map_or(0, |c| {
                         c.contains(si, sj) as usize + c.contains(sj, si) as usize
                     });
                     let p = &self.p[coupling];
                     let q = match pos {
-                        Some(pos) => p.at(p.dist_type().distance(pos[i], pos[j])),
+                        Some(pos) => p.between(pos[i], pos[j]),
                         None => p.at(0.0),
                     };
                     if q <= 0.0 {
                         return;
                     }
-                    let hit = rng.decide(q);
+                    let hit = draws.decide(j, 0, q);
                     t[coupling].record(q, q, hit);
                     if hit {
                         hits.push(sj);
                     }
                 });
+                hits.sort_unstable();
                 (hits, t)
             })
             .collect();

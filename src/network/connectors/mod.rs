@@ -5,11 +5,11 @@
 //! description, `builder` places cells and runs the blocks in order; writing files is
 //! `sonata::writer`'s job, not this module's.
 //!
-//! Randomness: every source row draws from its own seeded stream ([`rng::Stream::for_row`]) and
-//! only pairs with a non-zero probability consume draws, so a pair far beyond a distance
-//! function's support never changes the outcome. That makes the spatial grid used for
-//! distance-limited connectors give exactly the edges an all-pairs scan gives, and rows can be
-//! drawn in parallel with byte-identical results.
+//! Randomness: the decision for pair (i, j) uses a uniform that depends only on the seed, the
+//! block, i and j ([`rng::PairDraws`]), so the spatial grid used for distance-limited connectors
+//! gives exactly the edges an all-pairs scan gives, whatever order it visits candidates in, and
+//! rows are drawn in parallel with byte-identical results. Each row's targets are sorted before
+//! they are stored.
 
 pub mod builder;
 pub mod gap_junction;
@@ -172,15 +172,19 @@ impl Tally {
 }
 
 /// Which target cells a source row visits: all of them, or (for a probability that is 0 beyond
-/// a distance) those in the neighbouring squares of an x-y grid. Both visit candidates in
-/// ascending target order, and the grid never drops a pair whose probability is above 0.
+/// a distance) those in the nearby squares of an x-y grid, which never drops a pair whose
+/// probability is above 0.
 #[derive(Debug)]
 pub enum Candidates {
     All(usize),
     Grid(Grid),
 }
 
-/// Target cells bucketed in an x-y grid of square cells at least `reach` wide.
+/// Squares scanned on each side of a source's square; squares are `reach / SPAN` wide, so the
+/// scanned block covers every target within `reach` in the x-y plane.
+const SPAN: usize = 2;
+
+/// Target cells bucketed in an x-y grid of squares `reach / SPAN` wide.
 #[derive(Debug)]
 pub struct Grid {
     origin: [f64; 2],
@@ -202,21 +206,11 @@ impl Candidates {
         }
     }
 
-    /// Call `f(j)` for candidate targets `j >= from` of a source at `at`, ascending.
-    pub fn visit(
-        &self,
-        at: Option<[f64; 3]>,
-        from: usize,
-        buf: &mut Vec<u32>,
-        mut f: impl FnMut(usize),
-    ) {
+    /// Call `f(j)` for every candidate target `j >= from` of a source at `at` (in no particular
+    /// order for a grid).
+    pub fn visit(&self, at: Option<[f64; 3]>, from: usize, f: impl FnMut(usize)) {
         match (self, at) {
-            (Candidates::Grid(g), Some(p)) => {
-                g.gather(p, from, buf);
-                for j in buf.iter() {
-                    f(*j as usize);
-                }
-            }
+            (Candidates::Grid(g), Some(p)) => g.visit(p, from, f),
             (Candidates::Grid(g), None) => (from..g.len()).for_each(f),
             (Candidates::All(n), _) => (from..*n).for_each(f),
         }
@@ -235,7 +229,7 @@ impl Grid {
         // Never more squares than about 4 per cell, and never narrower than `reach`.
         let area = ((hi[0] - lo[0]) * (hi[1] - lo[1])).max(0.0);
         let min_cell = (area / (4.0 * pos.len().max(1) as f64)).sqrt();
-        let cell = reach.max(min_cell).max(1e-9);
+        let cell = (reach / SPAN as f64).max(min_cell).max(1e-9);
         let nx = ((hi[0] - lo[0]) / cell).floor() as usize + 1;
         let ny = ((hi[1] - lo[1]) / cell).floor() as usize + 1;
         let square = |p: &[f64; 3]| {
@@ -271,24 +265,22 @@ impl Grid {
         self.members.len()
     }
 
-    fn gather(&self, p: [f64; 3], from: usize, buf: &mut Vec<u32>) {
-        buf.clear();
-        let fx = ((p[0] - self.origin[0]) / self.cell).floor();
-        let fy = ((p[1] - self.origin[1]) / self.cell).floor();
-        for iy in (fy as i64 - 1)..=(fy as i64 + 1) {
-            if iy < 0 || iy >= self.ny as i64 {
-                continue;
-            }
-            for ix in (fx as i64 - 1)..=(fx as i64 + 1) {
-                if ix < 0 || ix >= self.nx as i64 {
-                    continue;
-                }
+    /// Visit the members of the squares within `SPAN` squares of `p`'s square.
+    fn visit(&self, p: [f64; 3], from: usize, mut f: impl FnMut(usize)) {
+        let fx = ((p[0] - self.origin[0]) / self.cell).floor() as i64;
+        let fy = ((p[1] - self.origin[1]) / self.cell).floor() as i64;
+        let span = SPAN as i64;
+        for iy in (fy - span).max(0)..=(fy + span).min(self.ny as i64 - 1) {
+            for ix in (fx - span).max(0)..=(fx + span).min(self.nx as i64 - 1) {
                 let s = iy as usize * self.nx + ix as usize;
                 let members = &self.members[self.start[s] as usize..self.start[s + 1] as usize];
-                buf.extend(members.iter().filter(|j| **j as usize >= from));
+                // Members are ascending within a square, so skip those below `from` at once.
+                let first = members.partition_point(|j| (*j as usize) < from);
+                for j in &members[first..] {
+                    f(*j as usize);
+                }
             }
         }
-        buf.sort_unstable();
     }
 }
 
@@ -328,7 +320,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grid_visits_every_target_within_reach_in_order() {
+    fn grid_visits_every_target_within_reach_once() {
         let mut s = rng::Stream::new(7);
         let pos: Vec<[f64; 3]> = (0..2000)
             .map(|_| {
@@ -342,11 +334,12 @@ mod tests {
         let reach = 40.0;
         let grid = Candidates::new(pos.len(), Some(&pos), reach);
         assert!(matches!(grid, Candidates::Grid(_)));
-        let mut buf = Vec::new();
         for i in (0..pos.len()).step_by(97) {
             let mut got = Vec::new();
-            grid.visit(Some(pos[i]), 100, &mut buf, |j| got.push(j));
-            assert!(got.windows(2).all(|w| w[0] < w[1]));
+            grid.visit(Some(pos[i]), 100, |j| got.push(j));
+            got.sort_unstable();
+            assert!(got.windows(2).all(|w| w[0] < w[1]), "each target once");
+            assert!(got.iter().all(|j| *j >= 100));
             for (j, p) in pos.iter().enumerate().skip(100) {
                 if DistanceKind::Spherical.distance(pos[i], *p) <= reach {
                     assert!(got.binary_search(&j).is_ok(), "row {i} misses {j}");

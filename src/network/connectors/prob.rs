@@ -22,13 +22,19 @@ impl DistanceKind {
     /// The distance between two points.
     #[inline]
     pub fn distance(self, a: [f64; 3], b: [f64; 3]) -> f64 {
+        self.distance_sq(a, b).sqrt()
+    }
+
+    /// The squared distance (cheap to compare against a squared reach).
+    #[inline]
+    pub fn distance_sq(self, a: [f64; 3], b: [f64; 3]) -> f64 {
         let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
         match self {
             DistanceKind::Spherical => {
                 let dz = a[2] - b[2];
-                (dx * dx + dy * dy + dz * dz).sqrt()
+                dx * dx + dy * dy + dz * dz
             }
-            DistanceKind::Cylindrical => (dx * dx + dy * dy).sqrt(),
+            DistanceKind::Cylindrical => dx * dx + dy * dy,
         }
     }
 }
@@ -276,6 +282,19 @@ impl Probability {
                 }
             }
             Probability::Gaussian(g) => g.at(r),
+        }
+    }
+
+    /// p for two cells at `a` and `b`, skipping the square root and the function beyond
+    /// `max_dist`.
+    #[inline]
+    pub fn between(&self, a: [f64; 3], b: [f64; 3]) -> f64 {
+        let d2 = self.dist_type().distance_sq(a, b);
+        let max = self.max_dist();
+        if d2 > max * max {
+            0.0
+        } else {
+            self.at(d2.sqrt())
         }
     }
 

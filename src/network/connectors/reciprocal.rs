@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::prob::Probability;
-use super::rng::Stream;
+use super::rng::PairDraws;
 use super::{Candidates, EdgeColumns, Pool, Tally};
 
 /// How Y depends on X.
@@ -115,11 +115,7 @@ impl Reciprocal {
     fn probabilities(&self, pos: PairPositions<'_>, i: usize, j: usize) -> (f64, f64) {
         match pos {
             None => (self.p0.at(0.0), self.p1.at(0.0)),
-            Some((s, t)) => {
-                let d0 = self.p0.dist_type().distance(s[i], t[j]);
-                let d1 = self.p1.dist_type().distance(t[j], s[i]);
-                (self.p0.at(d0), self.p1.at(d1))
-            }
+            Some((s, t)) => (self.p0.between(s[i], t[j]), self.p1.between(t[j], s[i])),
         }
     }
 
@@ -130,7 +126,6 @@ impl Reciprocal {
         pos: PairPositions<'_>,
         recurrent: bool,
         i: usize,
-        buf: &mut Vec<u32>,
         mut f: impl FnMut(usize, f64, f64),
     ) {
         let from = if !recurrent {
@@ -140,7 +135,7 @@ impl Reciprocal {
         } else {
             i + 1
         };
-        candidates.visit(pos.map(|p| p.0[i]), from, buf, |j| {
+        candidates.visit(pos.map(|p| p.0[i]), from, |j| {
             let (q0, q1) = self.probabilities(pos, i, j);
             if q0 > 0.0 || q1 > 0.0 {
                 f(j, q0, q1);
@@ -159,9 +154,9 @@ impl Reciprocal {
         let pos = self.positions(source, target);
         let parts: Vec<(f64, f64, f64)> = (0..source.len())
             .into_par_iter()
-            .map_init(Vec::new, |buf, i| {
+            .map(|i| {
                 let (mut n, mut prod, mut sd) = (0.0, 0.0, 0.0);
-                self.row_pairs(candidates, pos, recurrent, i, buf, |_, q0, q1| {
+                self.row_pairs(candidates, pos, recurrent, i, |_, q0, q1| {
                     if q0 > 0.0 && q1 > 0.0 {
                         n += 1.0;
                         prod += q0 * q1;
@@ -199,16 +194,16 @@ impl Reciprocal {
         });
         let rows: Vec<Row> = (0..source.len())
             .into_par_iter()
-            .map_init(Vec::new, |buf, i| {
-                let mut rng = Stream::for_row(seed, block, i as u64);
+            .map(|i| {
+                let draws = PairDraws::for_row(seed, block, i as u64);
                 let mut row = Row {
                     forward: Vec::new(),
                     backward: Vec::new(),
                     t: [Tally::default(); 3],
                     clipped: 0,
                 };
-                self.row_pairs(&candidates, pos, recurrent, i, buf, |j, q0, q1| {
-                    let x = q0 > 0.0 && rng.decide(q0);
+                self.row_pairs(&candidates, pos, recurrent, i, |j, q0, q1| {
+                    let x = q0 > 0.0 && draws.decide(j, 0, q0);
                     row.t[0].record(q0, q0, x);
                     if recurrent && i == j {
                         // An autapse pair has no backward connection.
@@ -225,7 +220,7 @@ impl Reciprocal {
                     if q1 > 0.0 && (c_hit != raw_hit || (q0 < 1.0 && c_miss != raw_miss)) {
                         row.clipped += 1;
                     }
-                    let y = q1 > 0.0 && rng.decide(if x { c_hit } else { c_miss });
+                    let y = q1 > 0.0 && draws.decide(j, 1, if x { c_hit } else { c_miss });
                     let p_y = q0 * c_hit + (1.0 - q0) * c_miss;
                     row.t[1].record(q1, p_y, y);
                     let nominal_pr = match coupling {
@@ -241,6 +236,8 @@ impl Reciprocal {
                         row.backward.push(target.ids[j]);
                     }
                 });
+                row.forward.sort_unstable();
+                row.backward.sort_unstable();
                 row
             })
             .collect();

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::prob::Probability;
-use super::rng::Stream;
+use super::rng::PairDraws;
 use super::{Candidates, EdgeColumns, Pool, Tally};
 
 /// A unidirectional connector.
@@ -38,32 +38,32 @@ impl Unidirection {
         };
         let candidates = Candidates::new(target.len(), positions.map(|p| p.1), self.p.max_dist());
         let same_network = source.network == target.network;
-        let kind = self.p.dist_type();
         let rows: Vec<(Vec<u32>, Tally)> = (0..source.len())
             .into_par_iter()
-            .map_init(Vec::new, |buf, i| {
-                let mut rng = Stream::for_row(seed, block, i as u64);
+            .map(|i| {
+                let draws = PairDraws::for_row(seed, block, i as u64);
                 let mut hits = Vec::new();
                 let mut tally = Tally::default();
                 let sid = source.ids[i];
                 let at = positions.map(|p| p.0[i]);
-                candidates.visit(at, 0, buf, |j| {
+                candidates.visit(at, 0, |j| {
                     if same_network && !self.autapses && target.ids[j] == sid {
                         return;
                     }
                     let q = match positions {
-                        Some((_, tp)) => self.p.at(kind.distance(at.unwrap_or_default(), tp[j])),
+                        Some((_, tp)) => self.p.between(at.unwrap_or_default(), tp[j]),
                         None => self.p.at(0.0),
                     };
                     if q <= 0.0 {
                         return;
                     }
-                    let hit = rng.decide(q);
+                    let hit = draws.decide(j, 0, q);
                     tally.record(q, q, hit);
                     if hit {
                         hits.push(target.ids[j]);
                     }
                 });
+                hits.sort_unstable();
                 (hits, tally)
             })
             .collect();
