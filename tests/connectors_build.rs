@@ -66,6 +66,25 @@ fn same_spec_and_seed_give_byte_identical_files() {
     );
 }
 
+/// A JSON spec with the same fields builds the same files as the TOML one.
+#[test]
+fn json_spec_builds_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(demo_spec()).unwrap();
+    let value: toml::Value = toml::from_str(&text).unwrap();
+    let json = tmp.path().join("spec.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert!(build(&demo_spec(), &a, &[]).status.success());
+    let run = build(&json, &b, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    same_files(&a, &b).unwrap();
+}
+
 #[test]
 fn committed_demo_is_what_its_spec_builds() {
     let tmp = tempfile::tempdir().unwrap();

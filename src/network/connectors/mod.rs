@@ -72,6 +72,9 @@ impl Pool {
     }
 }
 
+/// Positions of the source and target pools, when the probabilities need distances.
+pub type PairPositions<'a> = Option<(&'a [[f64; 3]], &'a [[f64; 3]])>;
+
 /// Edges as flat columns: one row per connected (source, target) pair, with its synapse count.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EdgeColumns {

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::prob::Probability;
 use super::rng::PairDraws;
-use super::{Candidates, EdgeColumns, Pool, Tally};
+use super::{Candidates, EdgeColumns, PairPositions, Pool, Tally};
 
 /// A unidirectional connector.
 #[derive(Debug, Clone)]
@@ -32,11 +32,29 @@ impl Unidirection {
         seed: u64,
         block: u64,
     ) -> UnidirectionResult {
-        let positions = match (&source.positions, &target.positions) {
+        let positions = self.positions(source, target);
+        let candidates = Candidates::new(target.len(), positions.map(|p| p.1), self.p.max_dist());
+        self.connect_with(&candidates, source, target, seed, block)
+    }
+
+    /// Positions of both pools, when p depends on distance.
+    fn positions<'a>(&self, source: &'a Pool, target: &'a Pool) -> PairPositions<'a> {
+        match (&source.positions, &target.positions) {
             (Some(s), Some(t)) if !self.p.is_constant() => Some((s.as_slice(), t.as_slice())),
             _ => None,
-        };
-        let candidates = Candidates::new(target.len(), positions.map(|p| p.1), self.p.max_dist());
+        }
+    }
+
+    /// [`Unidirection::connect`] with the candidate strategy given.
+    fn connect_with(
+        &self,
+        candidates: &Candidates,
+        source: &Pool,
+        target: &Pool,
+        seed: u64,
+        block: u64,
+    ) -> UnidirectionResult {
+        let positions = self.positions(source, target);
         let same_network = source.network == target.network;
         let rows: Vec<(Vec<u32>, Tally)> = (0..source.len())
             .into_par_iter()
@@ -122,6 +140,49 @@ mod tests {
         }
         .connect(&pool(10), &pool(10), 1, 0);
         assert_eq!(with_self.edges.len(), 100);
+    }
+
+    /// The spatial grid and an all-pairs scan give the same edges: draws depend only on the
+    /// pair, and the grid skips only pairs beyond max_dist (probability 0).
+    #[test]
+    fn grid_and_all_pairs_agree() {
+        let mut s = crate::network::connectors::rng::Stream::new(11);
+        let n = 1500;
+        let pool = Pool {
+            network: "net".into(),
+            ids: (0..n).collect(),
+            positions: Some(
+                (0..n)
+                    .map(|_| {
+                        [
+                            s.uniform_in(0.0, 600.0),
+                            s.uniform_in(0.0, 600.0),
+                            s.uniform_in(0.0, 100.0),
+                        ]
+                    })
+                    .collect(),
+            ),
+        };
+        let spec = crate::network::connectors::prob::ProbabilitySpec::UniformInRange(
+            crate::network::connectors::prob::UniformInRange {
+                p: 0.4,
+                min_dist: 0.0,
+                max_dist: 80.0,
+                dist_type: crate::network::connectors::DistanceKind::Spherical,
+            },
+        );
+        let c = Unidirection {
+            p: spec.resolve().unwrap(),
+            n_syn: 1,
+            autapses: false,
+        };
+        let grid = Candidates::new(n as usize, pool.positions.as_deref(), 80.0);
+        assert!(matches!(grid, Candidates::Grid(_)));
+        let a = c.connect_with(&grid, &pool, &pool, 5, 2);
+        let b = c.connect_with(&Candidates::All(n as usize), &pool, &pool, 5, 2);
+        assert!(a.edges.len() > 1000);
+        assert_eq!(a.edges, b.edges);
+        assert_eq!(a.tally.realised, b.tally.realised);
     }
 
     #[test]
