@@ -101,10 +101,8 @@ fn committed_demo_is_what_its_spec_builds() {
     });
 }
 
-/// The demo's blocks each join distinct (population, pop_name) pairs, except PN-PN and
-/// PN-PV which are reciprocal (both directions) and the PV gap junctions (left out of the
-/// matrix, as bmtool leaves gap junctions out of `total`). So every matrix cell is a sum of
-/// report counts known from the spec's structure.
+/// The demo's blocks each join distinct (population, pop_name) pairs, and PN-PV is reciprocal
+/// (both directions), so every matrix cell is a report count known from the spec's structure.
 #[test]
 fn matrices_of_the_built_network_equal_the_report() {
     let spec = Spec::read(&demo_spec()).unwrap();
@@ -149,26 +147,66 @@ fn matrices_of_the_built_network_equal_the_report() {
     assert_eq!(syn.values[1][0], 3.0 * bwd("PN-PV"));
     assert_eq!(syn.values[2][0], 2.0 * r("thal-PN").edges as f64);
     let total_syn: f64 = syn.values.iter().flatten().sum();
-    let report_syn: u64 = reports
-        .iter()
-        .filter(|r| r.name != "PV-PV gap")
-        .map(|r| r.synapses)
-        .sum();
+    let report_syn: u64 = reports.iter().map(|r| r.synapses).sum();
     assert_eq!(total_syn, report_syn as f64);
-    // Gap junctions appear with --include-gap semantics.
-    let gap = connection_matrix(
-        &circuit,
-        Measure::Total { synfo: 0 },
-        &MatrixOptions {
-            include_gap: true,
-            ..opts
-        },
-    )
-    .unwrap();
+}
+
+/// Gap junctions: rows with `is_gap_junction` True in the edge types, counted by the matrix
+/// only with `include_gap`, and listed in `<net>_gap_juncs.h5` (what bmtk's bionet reads), one
+/// row per junction with gap ids 0, 1, 2, ...
+#[test]
+fn gap_junctions_are_written_as_bmtk_reads_them() {
+    let text = r#"
+[[nodes]]
+network = "net"
+pop_name = "PV"
+N = 60
+model_type = "biophysical"
+[[edges]]
+name = "chem"
+source = { network = "net" }
+target = { network = "net" }
+connector = { type = "unidirection", p = 0.2 }
+[[edges]]
+name = "gap"
+source = { network = "net" }
+target = { network = "net" }
+syn_weight = 0.0001
+connector = { type = "correlated_gap_junction", p_non = 0.1, p_uni = 0.3, p_rec = 0.6, connector = "chem" }
+"#;
+    let spec = Spec::from_toml(text, Path::new("gap.toml")).unwrap();
+    let built = build_network(&spec, 4).unwrap();
+    let (chem, gap) = (built.reports[0].edges, built.reports[1].edges);
+    assert!(gap > 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("model");
+    write_model_dir(built, &dir, false).unwrap();
+    let circuit = Circuit::load(&dir.join("circuit_config.json")).unwrap();
+    let opts = MatrixOptions::default();
+    let m = connection_matrix(&circuit, Measure::Total { synfo: 0 }, &opts).unwrap();
+    assert_eq!(m.values, vec![vec![chem as f64]]);
+    let with_gap = MatrixOptions {
+        include_gap: true,
+        ..opts
+    };
+    let m = connection_matrix(&circuit, Measure::Total { synfo: 0 }, &with_gap).unwrap();
+    assert_eq!(m.values, vec![vec![(chem + gap) as f64]]);
+    let f = H5File::open(&dir.join("network/net_gap_juncs.h5")).unwrap();
+    let src = f.read_u64("/source_ids").unwrap();
+    let trg = f.read_u64("/target_ids").unwrap();
+    assert_eq!(src.len() as u64, gap);
+    assert!(src.iter().zip(&trg).all(|(s, t)| s < t));
+    let ids: Vec<u64> = (0..gap).collect();
     assert_eq!(
-        gap.values[1][1],
-        (r("PV-PV").edges + r("PV-PV gap").edges) as f64
+        f.read_u64("/src_gap_ids").unwrap(),
+        ids.iter().map(|k| 2 * k).collect::<Vec<_>>()
     );
+    assert_eq!(
+        f.read_u64("/trg_gap_ids").unwrap(),
+        ids.iter().map(|k| 2 * k + 1).collect::<Vec<_>>()
+    );
+    let config = std::fs::read_to_string(dir.join("circuit_config.json")).unwrap();
+    assert!(config.contains("$NETWORK_DIR/net_gap_juncs.h5"));
 }
 
 /// Layout details that follow from the spec: node ids 0..N-1 per population, node types from
@@ -262,10 +300,10 @@ fn report_formats() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("block,connector,source,target,edges"));
-    assert_eq!(lines.len(), 1 + 7, "one row per block");
+    assert_eq!(lines.len(), 1 + 6, "one row per block");
     let out = build(&demo_spec(), &tmp.path().join("j"), &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 7);
+    assert_eq!(v.as_array().unwrap().len(), 6);
     assert_eq!(v[1]["reciprocal"]["pairs"], 80 * 20);
 }
 

@@ -222,6 +222,33 @@ pub fn write_spikes(
     Ok(())
 }
 
+/// Write BMTK's `<net>_gap_juncs.h5` (what bionet reads to wire gap junctions): one row per
+/// junction with its two cells and two gap ids, numbered 0, 1, 2, ... as bmtk's builder does.
+pub fn write_gap_juncs(
+    path: &Path,
+    source_ids: Vec<u64>,
+    target_ids: Vec<u64>,
+) -> Result<(), WriteError> {
+    let n = source_ids.len() as i64;
+    let mut t = H5Tree::new();
+    root_attrs(&mut t);
+    t.dataset(
+        "/source_ids",
+        Data::I64(source_ids.into_iter().map(|x| x as i64).collect()),
+    )
+    .dataset(
+        "/target_ids",
+        Data::I64(target_ids.into_iter().map(|x| x as i64).collect()),
+    )
+    .dataset("/src_gap_ids", Data::I64((0..n).map(|k| 2 * k).collect()))
+    .dataset(
+        "/trg_gap_ids",
+        Data::I64((0..n).map(|k| 2 * k + 1).collect()),
+    );
+    t.write_owned(path, false)?;
+    Ok(())
+}
+
 /// A space-separated types CSV as Python's csv module writes it (minimal quoting, CRLF).
 pub fn types_csv(header: &[String], rows: &[Vec<String>]) -> String {
     let field = |s: &str| {

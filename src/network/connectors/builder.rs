@@ -12,8 +12,8 @@ use super::prob::{Probability, ProbabilitySpec};
 use super::reciprocal::{pr_to_rho, Coupling, Reciprocal};
 use super::rng::Stream;
 use super::spec::{
-    Angle, ConnectorSpec, EdgeProps, EdgeSpec, NodeSpec, OneOrMany, Placement, RunSpec, Scalar,
-    Selection, Spec,
+    Angle, ConditionsSpec, ConnectorSpec, EdgeProps, EdgeSpec, NodeSpec, OneOrMany, Placement,
+    RunSpec, Scalar, Selection, Spec,
 };
 use super::unidirection::Unidirection;
 use super::{EdgeColumns, EdgeLookup, Pool, Tally};
@@ -140,6 +140,9 @@ pub struct BlockReport {
 pub struct BuiltNetwork {
     pub seed: u64,
     pub run: RunSpec,
+    pub conditions: ConditionsSpec,
+    /// circuit_config.json `components`, as the spec gives them.
+    pub components: BTreeMap<String, String>,
     pub networks: Vec<NetworkNodes>,
     pub edge_files: Vec<EdgeFile>,
     pub inputs: Vec<SpikeTrains>,
@@ -152,6 +155,8 @@ pub fn build_network(spec: &Spec, seed: u64) -> Result<BuiltNetwork, BuildError>
     let mut built = BuiltNetwork {
         seed,
         run: spec.run.clone(),
+        conditions: spec.conditions.clone(),
+        components: spec.components.clone(),
         networks,
         edge_files: Vec::new(),
         inputs: Vec::new(),

@@ -12,8 +12,8 @@ use super::builder::{py_float, BuiltNetwork, EdgeFile, NetworkNodes};
 use super::spec::EdgeProps;
 use crate::sonata::h5::Data;
 use crate::sonata::writer::{
-    types_csv, write_edges, write_nodes, write_spikes, write_text, EdgeRows, NodeColumns,
-    WriteError,
+    self as writer, types_csv, write_edges, write_nodes, write_spikes, write_text, EdgeRows,
+    NodeColumns, WriteError,
 };
 
 /// A failure writing the model directory.
@@ -132,6 +132,16 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
             "node_types_file": format!("$NETWORK_DIR/{csv}"),
         }));
     }
+    let mut gap_entries = Vec::new();
+    for net in &built.networks {
+        let (src, trg) = gap_junctions(&built.edge_files, &net.name);
+        if src.is_empty() {
+            continue;
+        }
+        let h5 = format!("{}_gap_juncs.h5", net.name);
+        writer::write_gap_juncs(&dir.join("network").join(&h5), src, trg)?;
+        gap_entries.push(json!({"gap_juncs_file": format!("$NETWORK_DIR/{h5}")}));
+    }
     let mut edge_entries = Vec::new();
     for file in built.edge_files {
         let (src, trg) = (file.source_network.clone(), file.target_network.clone());
@@ -177,7 +187,8 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
     }
     let circuit = json!({
         "manifest": {"$BASE_DIR": "${configdir}", "$NETWORK_DIR": "$BASE_DIR/network"},
-        "networks": {"nodes": node_entries, "edges": edge_entries, "gap_juncs": []},
+        "components": built.components,
+        "networks": {"nodes": node_entries, "edges": edge_entries, "gap_juncs": gap_entries},
     });
     let simulation = json!({
         "manifest": {
@@ -186,7 +197,8 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
             "$OUTPUT_DIR": "$BASE_DIR/output",
         },
         "target_simulator": "NEURON",
-        "run": {"tstart": built.run.tstart, "tstop": built.run.tstop, "dt": built.run.dt},
+        "run": built.run,
+        "conditions": built.conditions,
         "inputs": inputs,
         "output": {"log_file": "log.txt", "output_dir": "$OUTPUT_DIR", "spikes_file": "spikes.h5"},
         "network": "$BASE_DIR/circuit_config.json",
@@ -199,6 +211,28 @@ fn write_all(built: BuiltNetwork, dir: &Path) -> Result<Vec<String>, ModelDirErr
         write_text(&dir.join(name), &text)?;
     }
     Ok(notes)
+}
+
+/// The gap-junction edges within `network`, in the order they were made (edge types in order,
+/// rows as generated), as bmtk's builder lists them in `<net>_gap_juncs.h5`.
+fn gap_junctions(files: &[EdgeFile], network: &str) -> (Vec<u64>, Vec<u64>) {
+    let (mut src, mut trg) = (Vec::new(), Vec::new());
+    for f in files
+        .iter()
+        .filter(|f| f.source_network == network && f.target_network == network)
+    {
+        for (t, e) in f.types.iter().zip(&f.edges) {
+            if t.props.is_gap_junction == Some(true) {
+                for ((s, d), n) in e.source.iter().zip(&e.target).zip(&e.nsyns) {
+                    for _ in 0..*n {
+                        src.push(*s as u64);
+                        trg.push(*d as u64);
+                    }
+                }
+            }
+        }
+    }
+    (src, trg)
 }
 
 fn node_columns(net: &NetworkNodes) -> NodeColumns {

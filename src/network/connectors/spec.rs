@@ -40,15 +40,23 @@ pub struct Spec {
     #[serde(default)]
     pub run: RunSpec,
     #[serde(default)]
+    pub conditions: ConditionsSpec,
+    #[serde(default)]
     pub nodes: Vec<NodeSpec>,
     #[serde(default)]
     pub edges: Vec<EdgeSpec>,
     #[serde(default)]
     pub inputs: Vec<InputSpec>,
+    /// The `components` section of circuit_config.json, written as given (e.g.
+    /// `synaptic_models_dir = "$BASE_DIR/components/synaptic_models"`; `$BASE_DIR` is the model
+    /// directory). BMTK needs it to run a simulation; the network files do not.
+    #[serde(default)]
+    pub components: BTreeMap<String, String>,
 }
 
-/// The `run` section of simulation_config.json.
-#[derive(Debug, Clone, Deserialize)]
+/// The `run` section of simulation_config.json (defaults as in bmtk's examples; bionet needs
+/// `nsteps_block` and `spike_threshold`).
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     #[serde(default)]
@@ -57,6 +65,24 @@ pub struct RunSpec {
     pub tstop: f64,
     #[serde(default = "default_dt")]
     pub dt: f64,
+    #[serde(default = "default_dl", rename = "dL")]
+    pub dl: f64,
+    #[serde(default = "default_spike_threshold")]
+    pub spike_threshold: f64,
+    #[serde(default = "default_nsteps_block")]
+    pub nsteps_block: u64,
+}
+
+fn default_dl() -> f64 {
+    20.0
+}
+
+fn default_spike_threshold() -> f64 {
+    -15.0
+}
+
+fn default_nsteps_block() -> u64 {
+    5000
 }
 
 fn default_tstop() -> f64 {
@@ -73,6 +99,36 @@ impl Default for RunSpec {
             tstart: 0.0,
             tstop: default_tstop(),
             dt: default_dt(),
+            dl: default_dl(),
+            spike_threshold: default_spike_threshold(),
+            nsteps_block: default_nsteps_block(),
+        }
+    }
+}
+
+/// The `conditions` section of simulation_config.json (NEURON's `celsius` and `v_init`).
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionsSpec {
+    #[serde(default = "default_celsius")]
+    pub celsius: f64,
+    #[serde(default = "default_v_init")]
+    pub v_init: f64,
+}
+
+fn default_celsius() -> f64 {
+    34.0
+}
+
+fn default_v_init() -> f64 {
+    -80.0
+}
+
+impl Default for ConditionsSpec {
+    fn default() -> Self {
+        ConditionsSpec {
+            celsius: default_celsius(),
+            v_init: default_v_init(),
         }
     }
 }
