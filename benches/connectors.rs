@@ -12,10 +12,11 @@
 //!
 //! Run: `cargo bench --bench connectors` (set BMTOOL_BENCH_N to change the cell count).
 //!
-//! Last run (2026-11-26, 2 cores shared with other jobs, load average about 6):
-//!   scaled case, 2000 cells: ours 0.49 s (177 656 edges), bmtk 32.1 s (177 899 edges): ~65x
-//!   50 000 cells, 9 668 769 edges: build 26.9 s, write 15.2 s, total 42.1 s wall (24.4 s CPU),
-//!   peak memory 702 MiB; bmtk extrapolated by time per pair: about 5.6 h.
+//! Last run (2026-11-26, 2 cores shared with other jobs, load average about 7):
+//!   scaled case, 2000 cells: ours 0.31 s (177 656 edges), bmtk 32.1 s (177 899 edges): ~100x
+//!   50 000 cells, 9 668 769 edges: build 25.3 s wall (14.1 s CPU), write 12.8 s (7.8 s CPU),
+//!   peak memory 703 MiB; bmtk extrapolated by time per pair: about 5.6 h. Wall times swing
+//!   with the machine's load (the same build took 6.4 s in a quieter moment); CPU is steadier.
 
 use std::path::Path;
 use std::time::Instant;
@@ -74,16 +75,25 @@ fn usage() -> (f64, f64) {
     (peak, (ticks(11) + ticks(12)) / 100.0)
 }
 
-/// Build and write `n` cells; returns (edges, build s, write s).
-fn run(n: usize, dir: &Path) -> (u64, f64, f64) {
+/// Build and write `n` cells; returns (edges, build s, write s, build CPU s, write CPU s).
+fn run(n: usize, dir: &Path) -> (u64, f64, f64, f64, f64) {
     let spec = spec(n);
+    let (_, cpu0) = usage();
     let t0 = Instant::now();
     let built = build_network(&spec, 1).expect("build");
     let build_s = t0.elapsed().as_secs_f64();
+    let (_, cpu1) = usage();
     let edges = built.reports[0].edges;
     let t1 = Instant::now();
     write_model_dir(built, dir, true).expect("write");
-    (edges, build_s, t1.elapsed().as_secs_f64())
+    let (_, cpu2) = usage();
+    (
+        edges,
+        build_s,
+        t1.elapsed().as_secs_f64(),
+        cpu1 - cpu0,
+        cpu2 - cpu1,
+    )
 }
 
 fn main() {
@@ -94,7 +104,7 @@ fn main() {
     let tmp = std::env::temp_dir().join(format!("bmtool-connectors-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("temp folder");
 
-    let (e_small, b_small, w_small) = run(SCALED_N, &tmp.join("scaled"));
+    let (e_small, b_small, w_small, _, _) = run(SCALED_N, &tmp.join("scaled"));
     println!(
         "scaled case, {SCALED_N} cells: ours {:.3} s ({e_small} edges: build {b_small:.3} s, write {w_small:.3} s); \
          bmtk NetworkBuilder {BMTK_SCALED_SECONDS:.1} s ({BMTK_SCALED_EDGES} edges) -> {:.0}x",
@@ -102,11 +112,11 @@ fn main() {
         BMTK_SCALED_SECONDS / (b_small + w_small)
     );
 
-    let (edges, build_s, write_s) = run(n, &tmp.join("big"));
-    let (peak_mib, cpu_s) = usage();
+    let (edges, build_s, write_s, build_cpu, write_cpu) = run(n, &tmp.join("big"));
+    let (peak_mib, _) = usage();
     println!(
-        "{n} cells, {edges} edges: build {build_s:.1} s, write {write_s:.1} s, total {:.1} s \
-         (CPU {cpu_s:.1} s), peak memory {peak_mib:.0} MiB",
+        "{n} cells, {edges} edges: build {build_s:.1} s (CPU {build_cpu:.1} s), write {write_s:.1} s \
+         (CPU {write_cpu:.1} s), total {:.1} s wall, peak memory {peak_mib:.0} MiB",
         build_s + write_s
     );
     // bmtk's time per candidate pair on the scaled case, times the pairs of this case.

@@ -184,14 +184,16 @@ pub enum Candidates {
 }
 
 /// Squares scanned on each side of a source's square; squares are `reach / SPAN` wide, so the
-/// scanned block covers every target within `reach` in the x-y plane.
-const SPAN: usize = 2;
+/// scanned block covers every target within `reach` in the x-y plane. Squares wholly beyond
+/// `reach` of the source (the block's corners) are skipped.
+const SPAN: usize = 4;
 
 /// Target cells bucketed in an x-y grid of squares `reach / SPAN` wide.
 #[derive(Debug)]
 pub struct Grid {
     origin: [f64; 2],
     cell: f64,
+    reach: f64,
     nx: usize,
     ny: usize,
     start: Vec<u32>,
@@ -257,6 +259,7 @@ impl Grid {
         Grid {
             origin: lo,
             cell,
+            reach,
             nx,
             ny,
             start,
@@ -273,8 +276,19 @@ impl Grid {
         let fx = ((p[0] - self.origin[0]) / self.cell).floor() as i64;
         let fy = ((p[1] - self.origin[1]) / self.cell).floor() as i64;
         let span = SPAN as i64;
+        let reach2 = self.reach * self.reach;
+        // Distance from the source to the nearest edge of square `k` along one axis.
+        let gap = |x: f64, origin: f64, k: i64| {
+            let lo = origin + k as f64 * self.cell;
+            (lo - x).max(x - (lo + self.cell)).max(0.0)
+        };
         for iy in (fy - span).max(0)..=(fy + span).min(self.ny as i64 - 1) {
+            let gy = gap(p[1], self.origin[1], iy);
             for ix in (fx - span).max(0)..=(fx + span).min(self.nx as i64 - 1) {
+                let gx = gap(p[0], self.origin[0], ix);
+                if gx * gx + gy * gy > reach2 {
+                    continue;
+                }
                 let s = iy as usize * self.nx + ix as usize;
                 let members = &self.members[self.start[s] as usize..self.start[s + 1] as usize];
                 // Members are ascending within a square, so skip those below `from` at once.
