@@ -434,3 +434,62 @@ fn distance_function_without_positions_is_refused() {
     let c = bad_spec("s.toml", &text);
     fails(&c, &["thal-PN", "positions"]);
 }
+
+#[test]
+fn selections_must_name_cells_that_exist() {
+    let c = bad_spec(
+        "s.toml",
+        &demo_with(
+            "source = { network = \"thalamus\" }",
+            "source = { network = \"thalamos\" }",
+        ),
+    );
+    fails(&c, &["thal-PN", "unknown network 'thalamos'", "cortex"]);
+    let c = bad_spec(
+        "s.toml",
+        &demo_with(
+            "target = { network = \"cortex\", pop_name = \"PV\" }",
+            "target = { network = \"cortex\", pop_name = \"SST\" }",
+        ),
+    );
+    fails(&c, &["PN-PV", "selects no cells"]);
+    let c = bad_spec("s.toml", "seed = 1\n");
+    fails(&c, &["no [[nodes]]"]);
+}
+
+#[test]
+fn correlated_gap_junction_needs_an_earlier_block() {
+    let text = demo_with(
+        "connector = { type = \"unidirection\", p = 0.3 }",
+        "connector = { type = \"correlated_gap_junction\", connector = \"later\" }",
+    );
+    let c = bad_spec("s.toml", &text);
+    fails(&c, &["PV-PV", "'later' names no earlier block"]);
+}
+
+/// The README's commands work on the committed demo out of the box.
+#[test]
+fn plot_connection_total_works_on_the_demo() {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/demo_net/model/simulation_config.json");
+    let out = bmtool(&[
+        "plot",
+        "--config",
+        config.to_str().unwrap(),
+        "connection",
+        "--sids",
+        "pop_name",
+        "--tids",
+        "pop_name",
+        "total",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for label in ["cortex_PN", "cortex_PV", "thalamus_thal", "bg_bg"] {
+        assert!(text.contains(label), "{label} missing from {text}");
+    }
+}

@@ -151,6 +151,9 @@ pub struct BuiltNetwork {
 
 /// Build the network the spec describes with `seed`.
 pub fn build_network(spec: &Spec, seed: u64) -> Result<BuiltNetwork, BuildError> {
+    if spec.nodes.is_empty() {
+        return fail("nodes", "the spec has no [[nodes]]: a network needs cells");
+    }
     let networks = place_nodes(spec, seed)?;
     let mut built = BuiltNetwork {
         seed,
