@@ -493,3 +493,18 @@ fn plot_connection_total_works_on_the_demo() {
         assert!(text.contains(label), "{label} missing from {text}");
     }
 }
+
+/// The spec shown in the README's "Building networks" section builds.
+#[test]
+fn readme_spec_example_builds() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = &readme[readme.find("## Building networks").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let text = &section[start..start + section[start..].find("```").unwrap()];
+    let spec = Spec::from_toml(text, Path::new("README.md")).unwrap();
+    let built = build_network(&spec, 1).unwrap();
+    assert_eq!(built.reports.len(), 1);
+    assert!(built.reports[0].edges > 0);
+}
