@@ -3,6 +3,7 @@
 //! [...] total|percent|...`, `plot raster`, `plot cell rotation`, ...; plus `bmtool graph`. What
 //! each command does lives in `commands`.
 
+pub mod connectors;
 pub mod graph;
 pub mod plot;
 
@@ -28,4 +29,6 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// The directed cell graph: counts, a per-cell connection table, a picture.
     Graph(graph::GraphArgs),
+    /// Build SONATA networks with bmtool's connectors from a spec file.
+    Connectors(connectors::ConnectorsArgs),
 }

@@ -12,6 +12,9 @@ mod summary;
 use std::io::Write;
 
 use crate::cli::plot::{CellCommand, OutputArgs, PlotCommand};
+mod connectors;
+
+use crate::cli::connectors::ConnectorsCommand;
 use crate::cli::{Cli, Command};
 
 /// A failure a user can fix (exit code 2), or an internal one (exit code 1).
@@ -50,6 +53,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             },
         },
         Command::Graph(args) => graph::run(&args),
+        Command::Connectors(c) => match &c.command {
+            ConnectorsCommand::Build(args) => connectors::build(args, cli.verbose),
+        },
     }
 }
 

@@ -1,6 +1,8 @@
-//! Connectivity computed from a loaded circuit: connection matrices between node groups (totals,
-//! percentages, convergence, divergence, gap junctions). Reads through `sonata`, renders nothing.
+//! Connectivity: connection matrices computed from a loaded circuit (totals, percentages,
+//! convergence, divergence, gap junctions), and `connectors`, which builds new networks with
+//! bmtool's connectors. Reads and writes files only through `sonata`; renders nothing.
 
+pub mod connectors;
 pub mod edge_values;
 pub mod firing;
 pub mod graph;

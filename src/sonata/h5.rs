@@ -340,6 +340,8 @@ fn explain(e: &h5::Error, fallback: &str) -> String {
 #[derive(Debug, Clone)]
 pub enum Data {
     U64(Vec<u64>),
+    /// Values row-major with their shape (`[n, k]` index tables).
+    U64Shaped(Vec<u64>, Vec<u64>),
     U32(Vec<u32>),
     U16(Vec<u16>),
     I64(Vec<i64>),
@@ -351,6 +353,7 @@ impl Data {
     fn len(&self) -> usize {
         match self {
             Data::U64(v) => v.len(),
+            Data::U64Shaped(v, _) => v.len(),
             Data::U32(v) => v.len(),
             Data::U16(v) => v.len(),
             Data::I64(v) => v.len(),
@@ -477,6 +480,49 @@ impl H5Tree {
     }
 }
 
+impl H5Tree {
+    /// Write the file like [`H5Tree::write`], releasing each dataset's values as soon as the
+    /// HDF5 builder has copied them, so a large file needs one copy of its data, not two.
+    pub fn write_owned(self, dest: &Path, force: bool) -> Result<(), H5Error> {
+        let fail = |message: String| H5Error {
+            file: dest.to_path_buf(),
+            object: "/".into(),
+            message,
+        };
+        let mut builder = h5::FileBuilder::new();
+        let root = self.root;
+        for (name, value) in &root.attrs {
+            builder.set_attr(name, value.value());
+        }
+        for (name, data, attrs) in root.datasets {
+            let ds = builder.create_dataset(&name);
+            fill_dataset(ds, &data, &attrs);
+        }
+        for (name, group) in root.groups {
+            let mut gb = builder.create_group(&name);
+            fill_group_owned(&mut gb, group);
+            builder.add_group(gb.finish());
+        }
+        let bytes = builder.finish().map_err(|e| fail(e.to_string()))?;
+        crate::output::write_atomic(dest, &bytes, force).map_err(|e| fail(e.message))
+    }
+}
+
+fn fill_group_owned(gb: &mut h5::GroupBuilder, group: TreeGroup) {
+    for (name, value) in &group.attrs {
+        gb.set_attr(name, value.value());
+    }
+    for (name, data, attrs) in group.datasets {
+        let ds = gb.create_dataset(&name);
+        fill_dataset(ds, &data, &attrs);
+    }
+    for (name, child) in group.groups {
+        let mut sub = gb.create_group(&name);
+        fill_group_owned(&mut sub, child);
+        gb.add_group(sub.finish());
+    }
+}
+
 fn fill_group(gb: &mut h5::GroupBuilder, group: &TreeGroup) {
     for (name, value) in &group.attrs {
         gb.set_attr(name, value.value());
@@ -497,6 +543,10 @@ fn fill_dataset(ds: &mut h5::DatasetBuilder, data: &Data, attrs: &[(String, Attr
         Data::U64(v) => {
             ds.with_u64_data(v);
             vec![v.len() as u64]
+        }
+        Data::U64Shaped(v, shape) => {
+            ds.with_u64_data(v).with_shape(shape);
+            shape.clone()
         }
         Data::U32(v) => {
             ds.with_u32_data(v);

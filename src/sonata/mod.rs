@@ -1,7 +1,8 @@
 //! SONATA model directories as BMTK writes them: the configuration (manifest expansion and
 //! linked files), node and edge populations joined with their types CSVs, and the errors that
-//! name the file and dataset or line at fault. This module reads; it computes nothing about
-//! connectivity (that is `network`) and draws nothing (that is `plot`).
+//! name the file and dataset or line at fault; `writer` writes files in the same layout. This
+//! module computes nothing about connectivity (that is `network`) and draws nothing (that is
+//! `plot`).
 
 pub mod config;
 pub mod edges;
@@ -10,6 +11,7 @@ pub mod nodes;
 pub mod reports;
 pub mod spikes;
 pub mod types_csv;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 
