@@ -21,7 +21,12 @@ pub fn run(plot_args: &PlotArgs, args: &RasterArgs, verbose: bool) -> Result<(),
             ))
         })?,
     };
-    let trains = read_spikes(&path)?;
+    let (path, trains) = if args.spikes_file.is_none() && !path.exists() {
+        input_spikes(&circuit, path)?
+    } else {
+        let trains = read_spikes(&path)?;
+        (path, trains)
+    };
     let opts = RasterOptions {
         population: args.population.clone(),
         group_by: args.group_by.clone(),
@@ -50,6 +55,40 @@ pub fn run(plot_args: &PlotArgs, args: &RasterArgs, verbose: bool) -> Result<(),
             title,
         },
     )
+}
+
+/// A model that has not been simulated yet (e.g. fresh from `connectors build`) has no output
+/// spikes: show the spike trains its `inputs` feed in instead, and say so.
+fn input_spikes(
+    circuit: &Circuit,
+    missing: std::path::PathBuf,
+) -> Result<(std::path::PathBuf, Vec<crate::sonata::SpikeTrains>), AppError> {
+    let inputs = circuit
+        .config
+        .json
+        .get("inputs")
+        .and_then(|v| v.as_object())
+        .map(|m| {
+            m.values()
+                .filter(|i| i.get("input_type").and_then(|t| t.as_str()) == Some("spikes"))
+                .filter_map(|i| i.get("input_file").and_then(|f| f.as_str()))
+                .map(std::path::PathBuf::from)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if inputs.is_empty() {
+        // Nothing else to show: report the missing output file.
+        return Ok((missing.clone(), read_spikes(&missing)?));
+    }
+    eprintln!(
+        "note: no simulation output ({} not found); showing the input spike trains of the config's inputs",
+        missing.display()
+    );
+    let mut trains = Vec::new();
+    for file in &inputs {
+        trains.extend(read_spikes(file)?);
+    }
+    Ok((inputs[0].clone(), trains))
 }
 
 /// The per-group counts and both mean rates, saying which is which.
