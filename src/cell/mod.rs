@@ -1,4 +1,6 @@
 //! Single cells: morphology, the cable solver, NMODL mechanisms, HOC templates and protocols.
+pub mod hoc;
+pub mod info;
 pub mod mechanism;
 pub mod morphology;
 pub mod solver;
