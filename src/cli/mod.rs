@@ -1,7 +1,8 @@
 //! Command-line declarations only (clap derive). The tree and option names mirror the Python
 //! bmtool so existing scripts keep working: `bmtool [--verbose] plot [--config C] connection
-//! [...] total|percent|convergence|divergence|gap`. What each command does lives in `commands`.
+//! [...] total|percent|convergence|divergence|gap`, `bmtool util cell [--hoc F] list|info`. What each command does lives in `commands`.
 
+pub mod cell;
 pub mod plot;
 
 use clap::{Parser, Subcommand};
@@ -23,4 +24,6 @@ pub struct Cli {
 pub enum Command {
     /// Report on a BMTK model directory: connection matrices as tables or heat maps.
     Plot(plot::PlotArgs),
+    /// Utilities; `util cell` loads single cells from HOC templates.
+    Util(cell::UtilArgs),
 }

@@ -1,8 +1,10 @@
 //! What each command does: turns parsed arguments into library calls and prints or saves the
 //! result. The one place that knows both the CLI and the library.
 
+mod cell;
 mod connection;
 
+use crate::cli::cell::UtilCommand;
 use crate::cli::plot::PlotCommand;
 use crate::cli::{Cli, Command};
 
@@ -13,6 +15,10 @@ pub enum AppError {
     Sonata(#[from] crate::sonata::SonataError),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    #[error(transparent)]
+    Hoc(#[from] crate::cell::hoc::HocError),
+    #[error(transparent)]
+    CellInfo(#[from] crate::cell::info::InfoError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
@@ -33,6 +39,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     match cli.command {
         Command::Plot(plot) => match &plot.command {
             PlotCommand::Connection(args) => connection::run(&plot, args, cli.verbose),
+        },
+        Command::Util(util) => match &util.command {
+            UtilCommand::Cell(args) => cell::run(args, cli.verbose),
         },
     }
 }
