@@ -3,4 +3,5 @@ pub mod hoc;
 pub mod info;
 pub mod mechanism;
 pub mod morphology;
+pub mod nmodl;
 pub mod solver;

@@ -77,6 +77,7 @@
 //! NET_RECEIVE / event delivery, POINTER, BEFORE/AFTER blocks, `secondorder = 2`, CVODE.
 //! Kernels take `&self` and must keep per-cell data in `MechanismData`, so one kernel serves many
 //! simulations at once.
+pub mod compiled;
 pub mod ions;
 pub mod registry;
 
@@ -204,6 +205,30 @@ pub struct MechanismData {
     pub ions: Vec<IonId>,
     /// Kernel-private storage (tables); the solver never reads it.
     pub scratch: Vec<f64>,
+    /// Kernel-private typed state (e.g. a compiled NMODL mechanism's own columns), created by the
+    /// kernel in `initialize`; the solver never reads it and a clone starts without it.
+    pub private: KernelState,
+}
+
+/// Typed per-type state a kernel keeps between calls. Cloning drops it (the clone's kernel
+/// rebuilds it at the next `initialize`), so `MechanismData` stays `Clone`.
+#[derive(Default)]
+pub struct KernelState(pub Option<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Clone for KernelState {
+    fn clone(&self) -> Self {
+        KernelState(None)
+    }
+}
+
+impl Debug for KernelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "KernelState(..)"
+        } else {
+            "KernelState(empty)"
+        })
+    }
 }
 
 impl MechanismData {
@@ -215,6 +240,7 @@ impl MechanismData {
             globals: info.globals.iter().map(|g| g.default).collect(),
             ions: Vec::new(),
             scratch: Vec::new(),
+            private: KernelState::default(),
         }
     }
 

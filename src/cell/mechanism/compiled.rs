@@ -1,0 +1,322 @@
+//! NMODL-compiled mechanisms as solver mechanisms: the thin layer between a
+//! [`CompiledMechanism`] (which owns its own per-instance columns and knows nothing of the tree)
+//! and the solver's [`MechanismKernel`] interface (node-indexed voltages and ions, `rhs`/`d`).
+//!
+//! Per call it gathers each instance's node voltage and ion values into per-instance buffers
+//! kept in [`MechanismData::private`] (allocated once, at `initialize`), runs the compiled entry
+//! point, scatters written concentrations back to the nodes, adds currents through
+//! [`KernelContext::add_current`] / [`KernelContext::add_ion_current`], and mirrors the RANGE
+//! columns into [`MechanismData::columns`] so recordings and `cell info` see them. PARAMETER
+//! columns flow the other way before every current evaluation, so a value changed during a run
+//! takes effect at the next step, as in NEURON.
+//!
+//! A runtime failure of the compiled code (a STATE that became NaN) cannot be returned through
+//! the solver's interface; the adapter then feeds NaN into the membrane current, which the
+//! solver reports as a blow-up naming the section and time.
+
+use std::sync::Arc;
+
+use super::{
+    GlobalSpec, IonUse, IonVariable, KernelContext, MechanismData, MechanismInfo, MechanismKernel,
+    MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
+};
+use crate::cell::nmodl::ir::{IonField, MechKind, Role, Storage};
+use crate::cell::nmodl::{
+    Catalogue, CompiledMechanism, Env, IonColumns, MechanismInstances, NmodlError,
+};
+
+/// A compiled NMODL mechanism registered in the solver.
+#[derive(Debug)]
+pub struct CompiledKernel {
+    compiled: CompiledMechanism,
+    info: MechanismInfo,
+    /// RANGE variable names (without suffix) in `info.variables` order.
+    range_names: Vec<String>,
+    /// Which of them are PARAMETERs (copied into the compiled columns before each evaluation).
+    parameters: Vec<usize>,
+}
+
+/// Per-instance work buffers, allocated once per simulation at `initialize`.
+struct Buffers {
+    inst: MechanismInstances,
+    v: Vec<f64>,
+    /// Per ion: e, i, ci, co per instance.
+    ions: Vec<[Vec<f64>; 4]>,
+    failed: bool,
+}
+
+impl CompiledKernel {
+    /// Wrap a compiled mechanism.
+    pub fn new(compiled: CompiledMechanism) -> Self {
+        let mech = compiled.mechanism();
+        let mut variables = Vec::new();
+        let mut range_names = Vec::new();
+        let mut parameters = Vec::new();
+        let mut globals = Vec::new();
+        for v in &mech.vars {
+            match (v.storage, v.role) {
+                (Storage::Instance, Role::Parameter | Role::Assigned | Role::State)
+                    if v.range || v.role == Role::State =>
+                {
+                    let role = match v.role {
+                        Role::Parameter => VariableRole::Parameter,
+                        Role::State => VariableRole::State,
+                        _ => VariableRole::Assigned,
+                    };
+                    if role == VariableRole::Parameter {
+                        parameters.push(variables.len());
+                    }
+                    let default = if role == VariableRole::Parameter {
+                        v.default
+                    } else {
+                        0.0
+                    };
+                    variables.push(VariableSpec::new(&v.name, role, default));
+                    range_names.push(v.name.clone());
+                }
+                (Storage::Global, Role::Parameter) => globals.push(GlobalSpec {
+                    name: v.name.clone(),
+                    default: v.default,
+                }),
+                _ => {}
+            }
+        }
+        let ions = mech
+            .ions
+            .iter()
+            .map(|ion| IonUse {
+                ion: ion.name.clone(),
+                valence: ion.valence,
+                read: ion.read.iter().map(|f| ion_variable(*f)).collect(),
+                write: ion.write.iter().map(|f| ion_variable(*f)).collect(),
+            })
+            .collect();
+        let info = MechanismInfo {
+            name: mech.name.clone(),
+            kind: if mech.kind == MechKind::Density {
+                MechanismKind::Density
+            } else {
+                MechanismKind::Point
+            },
+            // The compiled total current is already outward-positive (electrode currents are
+            // subtracted by the compiler), so the solver must not flip it again.
+            electrode_current: false,
+            variables,
+            globals,
+            ions,
+        };
+        CompiledKernel {
+            compiled,
+            info,
+            range_names,
+            parameters,
+        }
+    }
+
+    /// Fresh buffers for the instances in `data`, with PARAMETERs and GLOBALs copied in.
+    fn buffers(&self, data: &MechanismData) -> Buffers {
+        let n = data.len();
+        let inst = self.compiled.instantiate(n);
+        let mut b = Buffers {
+            inst,
+            v: vec![0.0; n],
+            ions: (0..self.info.ions.len())
+                .map(|_| [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]])
+                .collect(),
+            failed: false,
+        };
+        for (k, g) in self.info.globals.iter().enumerate() {
+            // Names come from the compiled mechanism itself, so they resolve.
+            let _ = self
+                .compiled
+                .set_global(&mut b.inst, &g.name, data.globals[k]);
+        }
+        b
+    }
+
+    fn copy_parameters_in(&self, data: &MechanismData, b: &mut Buffers) {
+        for &k in &self.parameters {
+            if let Ok(col) = self.compiled.range_mut(&mut b.inst, &self.range_names[k]) {
+                col.copy_from_slice(&data.columns[k]);
+            }
+        }
+    }
+
+    fn copy_columns_out(&self, data: &mut MechanismData, b: &Buffers, role: VariableRole) {
+        for (k, spec) in self.info.variables.iter().enumerate() {
+            if spec.role == role {
+                if let Ok(col) = self.compiled.range(&b.inst, &self.range_names[k]) {
+                    data.columns[k].copy_from_slice(col);
+                }
+            }
+        }
+    }
+
+    /// Run one compiled entry point with node values gathered per instance.
+    fn call(
+        &self,
+        data: &mut MechanismData,
+        ctx: &mut KernelContext,
+        parameters_in: bool,
+        entry: impl Fn(
+            &CompiledMechanism,
+            &mut MechanismInstances,
+            &[f64],
+            &mut [IonColumns<'_>],
+            &Env,
+        ) -> Result<(), NmodlError>,
+    ) -> Box<Buffers> {
+        // The same box goes back into `data.private` after the call: no allocation per step.
+        let mut b = match data
+            .private
+            .0
+            .take()
+            .and_then(|p| p.downcast::<Buffers>().ok())
+        {
+            Some(b) if b.inst.len() == data.len() => b,
+            _ => Box::new(self.buffers(data)),
+        };
+        if parameters_in {
+            self.copy_parameters_in(data, &mut b);
+        }
+        for (i, node) in data.node.iter().enumerate() {
+            b.v[i] = ctx.v_mv[*node];
+        }
+        for (k, ion) in data.ions.iter().enumerate() {
+            let s = &ctx.ions.species[ion.0];
+            let [e, cur, ci, co] = &mut b.ions[k];
+            for (i, node) in data.node.iter().enumerate() {
+                e[i] = s.erev[*node];
+                cur[i] = s.current[*node];
+                ci[i] = s.conc_in[*node];
+                co[i] = s.conc_out[*node];
+            }
+        }
+        let env = Env {
+            celsius: ctx.celsius_degc,
+            dt: ctx.dt_ms,
+            t: ctx.t_ms,
+        };
+        let result = {
+            let Buffers { inst, v, ions, .. } = &mut *b;
+            with_ion_columns(ions, |cols| entry(&self.compiled, inst, v, cols, &env))
+        };
+        if result.is_err() {
+            b.failed = true;
+        }
+        self.scatter_written(data, ctx, &b);
+        b
+    }
+
+    /// Write back the concentrations and reversal potentials the mechanism WRITEs.
+    fn scatter_written(&self, data: &MechanismData, ctx: &mut KernelContext, b: &Buffers) {
+        for (k, usage) in self.info.ions.iter().enumerate() {
+            let s = &mut ctx.ions.species[data.ions[k].0];
+            for written in &usage.write {
+                let (target, source) = match written {
+                    IonVariable::Reversal => (&mut s.erev, &b.ions[k][0]),
+                    IonVariable::ConcInside => (&mut s.conc_in, &b.ions[k][2]),
+                    IonVariable::ConcOutside => (&mut s.conc_out, &b.ions[k][3]),
+                    IonVariable::Current => continue,
+                };
+                for (i, node) in data.node.iter().enumerate() {
+                    target[*node] = source[i];
+                }
+            }
+        }
+    }
+
+    fn keep(data: &mut MechanismData, b: Box<Buffers>) {
+        data.private.0 = Some(b);
+    }
+}
+
+/// Borrow the per-ion buffers as `IonColumns` without allocating (mechanisms use at most a few
+/// ions; more than four is refused as a runtime failure).
+fn with_ion_columns(
+    ions: &mut [[Vec<f64>; 4]],
+    run: impl FnOnce(&mut [IonColumns<'_>]) -> Result<(), NmodlError>,
+) -> Result<(), NmodlError> {
+    fn cols(b: &mut [Vec<f64>; 4]) -> IonColumns<'_> {
+        let [e, i, ci, co] = b;
+        IonColumns { e, i, ci, co }
+    }
+    match ions {
+        [] => run(&mut []),
+        [a] => run(&mut [cols(a)]),
+        [a, b] => run(&mut [cols(a), cols(b)]),
+        [a, b, c] => run(&mut [cols(a), cols(b), cols(c)]),
+        [a, b, c, d] => run(&mut [cols(a), cols(b), cols(c), cols(d)]),
+        _ => Err(NmodlError::Runtime {
+            file: String::new(),
+            msg: "a mechanism may use at most four ions".into(),
+        }),
+    }
+}
+
+fn ion_variable(f: IonField) -> IonVariable {
+    match f {
+        IonField::E => IonVariable::Reversal,
+        IonField::I => IonVariable::Current,
+        IonField::Ci => IonVariable::ConcInside,
+        IonField::Co => IonVariable::ConcOutside,
+    }
+}
+
+impl MechanismKernel for CompiledKernel {
+    fn info(&self) -> &MechanismInfo {
+        &self.info
+    }
+
+    fn initialize(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
+        // New buffers every initialize: a run starts from the model's values.
+        data.private.0 = Some(Box::new(self.buffers(data)));
+        let b = self.call(data, ctx, true, CompiledMechanism::initial);
+        self.copy_columns_out(data, &b, VariableRole::State);
+        self.copy_columns_out(data, &b, VariableRole::Assigned);
+        Self::keep(data, b);
+    }
+
+    fn current(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
+        let b = self.call(data, ctx, true, CompiledMechanism::current_and_conductance);
+        let poison = if b.failed { f64::NAN } else { 0.0 };
+        for (i, node) in data.node.iter().enumerate() {
+            ctx.add_current(*node, b.inst.current[i] + poison, b.inst.conductance[i]);
+        }
+        for (k, ion) in data.ions.iter().enumerate() {
+            let (cur, didv) = (&b.inst.ion_current[k], &b.inst.ion_didv[k]);
+            if cur.is_empty() {
+                continue;
+            }
+            for (i, node) in data.node.iter().enumerate() {
+                ctx.add_ion_current(*ion, *node, cur[i], didv[i]);
+            }
+        }
+        self.copy_columns_out(data, &b, VariableRole::Assigned);
+        Self::keep(data, b);
+    }
+
+    fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
+        let b = self.call(data, ctx, false, CompiledMechanism::advance_states);
+        self.copy_columns_out(data, &b, VariableRole::State);
+        Self::keep(data, b);
+    }
+}
+
+/// Compile every mechanism of `catalogue` and register it; mechanisms that cannot run (for
+/// example VERBATIM point processes) are left out and returned with the reason, so that a cell
+/// that uses one gets an error naming it while cells that do not still load.
+pub fn register_catalogue(
+    registry: &mut MechanismRegistry,
+    catalogue: &Catalogue,
+) -> Vec<(String, NmodlError)> {
+    let mut skipped = Vec::new();
+    for name in catalogue.names() {
+        match catalogue.compile(name) {
+            Some(Ok(compiled)) => registry.register(Arc::new(CompiledKernel::new(compiled))),
+            Some(Err(e)) => skipped.push((name.to_string(), e)),
+            None => {}
+        }
+    }
+    skipped
+}
