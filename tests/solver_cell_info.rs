@@ -10,7 +10,6 @@ mod solver_support;
 
 use bmtool::cell::mechanism::MechanismRegistry;
 use bmtool::cell::morphology::{define_shape, Discretization};
-use bmtool::cell::solver::Simulation;
 use solver_support::*;
 
 fn reference_info() -> Option<serde_json::Value> {

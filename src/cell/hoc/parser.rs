@@ -386,7 +386,7 @@ impl Parser {
             let mut ends = true;
             if self.eat_punct(",") {
                 match self.advance() {
-                    Tok::Num(value) if value == 0.0 => ends = false,
+                    Tok::Num(0.0) => ends = false,
                     _ => return Err(self.error("only for (x) and for (x, 0) are supported")),
                 }
             }
