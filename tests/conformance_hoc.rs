@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use bmtool::cell::hoc::{load_cell, HocSource, LoadOptions, LoadedCell};
 use bmtool::cell::info::cell_info;
-use bmtool::cell::mechanism::MechanismRegistry;
+use bmtool::cell::mechanism::folder::CellMechanisms;
 use serde_json::Value;
 use solver_support::*;
 
@@ -25,42 +25,59 @@ struct ReferenceCell {
     file: &'static str,
 }
 
+const WB: ReferenceCell = ReferenceCell {
+    id: "WBInhCell",
+    folder: "wb_rtm",
+    file: "cell_templates.hoc",
+};
+
+const FSI: ReferenceCell = ReferenceCell {
+    id: "FSI_Cell",
+    folder: "bmtool_tutorial",
+    file: "templates.hoc",
+};
+
+const CP: ReferenceCell = ReferenceCell {
+    id: "CP_Cell",
+    folder: "bmtool_tutorial",
+    file: "templates.hoc",
+};
+
+const CF: ReferenceCell = ReferenceCell {
+    id: "Cell_Cf",
+    folder: "amygdala_feng",
+    file: "feng.hoc",
+};
+
 const BALLSTICK: ReferenceCell = ReferenceCell {
     id: "BallStick_HH",
     folder: "ballstick_hh",
     file: "ballstick.hoc",
 };
 
-/// Mechanisms for a cell folder: the built-ins, plus the folder's compiled mod files when
-/// it has a `modfiles/` folder.
-fn registry_for(folder: &Path) -> MechanismRegistry {
+/// Mechanisms for a cell folder: the built-ins, plus its `modfiles/` compiled (as the CLI
+/// loads them).
+fn mechanisms_for(folder: &Path) -> CellMechanisms {
     let mod_folder = folder.join("modfiles");
-    let registry = MechanismRegistry::with_builtins();
-    assert!(
-        !mod_folder.is_dir(),
-        "{} needs compiled mod mechanisms",
-        mod_folder.display()
-    );
-    registry
+    let mod_folder = mod_folder.is_dir().then_some(mod_folder);
+    CellMechanisms::load(mod_folder.as_deref()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Load the cell's template with the reference run's celsius and v_init (cell_info globals).
-fn load(shared: &Path, cell: &ReferenceCell, info: &Value) -> (LoadedCell, MechanismRegistry) {
+fn load(shared: &Path, cell: &ReferenceCell, info: &Value) -> (LoadedCell, CellMechanisms) {
     let folder = shared.join("cells").join(cell.folder);
-    let registry = registry_for(&folder);
+    let mechanisms = mechanisms_for(&folder);
     let files = [folder.join(cell.file)];
-    let mod_folder: PathBuf = folder.join("modfiles");
     let source = HocSource {
         files: &files,
-        registry: &registry,
-        mod_folder: Some(&mod_folder),
+        mechanisms: &mechanisms,
     };
     let options = LoadOptions {
         celsius_degc: info["globals"]["celsius"].as_f64(),
         v_init_mv: info["globals"]["v_init"].as_f64(),
     };
     let loaded = load_cell(source, cell.id, options).unwrap_or_else(|e| panic!("{e}"));
-    (loaded, registry)
+    (loaded, mechanisms)
 }
 
 fn reference(shared: &Path, id: &str, dt: &str, file: &str) -> PathBuf {
@@ -73,8 +90,9 @@ fn check_cell_info(cell: &ReferenceCell) {
         return;
     };
     let info = common::json(&reference(&shared, cell.id, "0.025", "cell_info.json"));
-    let (loaded, registry) = load(&shared, cell, &info);
-    let ours = cell_info(&loaded.model, &registry, cell.id).unwrap();
+    let (loaded, mechanisms) = load(&shared, cell, &info);
+    let registry = &mechanisms.registry;
+    let ours = cell_info(&loaded.model, registry, cell.id).unwrap();
     let sections = info["sections"].as_array().unwrap();
     assert_eq!(ours.sections.len(), sections.len(), "{} sections", cell.id);
     assert_eq!(ours.total_nseg as u64, info["total_nseg"].as_u64().unwrap());
@@ -186,9 +204,9 @@ fn check_cell_info(cell: &ReferenceCell) {
         check_segment_geometry(&loaded.model, &info),
         ours.total_nseg
     );
-    let state = check_state_after_finitialize(&loaded.model, &registry, &info);
+    let (state, unreferenced) = check_state_after_finitialize(&loaded.model, registry, &info);
     eprintln!(
-        "{}: {} sections, {} segments, {parameters} parameter values and {state} values after finitialize equal NEURON's",
+        "{}: {} sections, {} segments, {parameters} parameter values and {state} values after finitialize equal NEURON's (not exposed by the solver: {unreferenced:?})",
         cell.id,
         ours.sections.len(),
         ours.total_nseg
@@ -202,7 +220,7 @@ fn check_cc1s(cell: &ReferenceCell, dt: &str) {
     };
     let info = common::json(&reference(&shared, cell.id, "0.025", "cell_info.json"));
     let results = common::json(&reference(&shared, cell.id, dt, "results.json"));
-    let (loaded, registry) = load(&shared, cell, &info);
+    let (loaded, mechanisms) = load(&shared, cell, &info);
     let protocol = &results["protocols"]["CurrentClamp_1s"];
     let param = |name: &str| protocol["params"][name].as_f64().unwrap();
     let reference_spikes: Vec<f64> = protocol["results"]["spike_times_ms"]
@@ -221,7 +239,7 @@ fn check_cc1s(cell: &ReferenceCell, dt: &str) {
         dur_ms: param("inj_dur"),
         tstop_ms: param("tstop"),
     };
-    let run = run_clamp_with(&loaded.model, soma, &registry, dt_ms, &clamp);
+    let run = run_clamp_with(&loaded.model, soma, &mechanisms.registry, dt_ms, &clamp);
     assert_eq!(run.v_mv.len(), trace.len(), "samples");
     let first_spike = reference_spikes.first().copied().unwrap_or(f64::INFINITY);
     let before = max_abs_diff(&run.v_mv, &trace, 1, first_spike);
@@ -257,4 +275,30 @@ fn ballstick_cc1s_dt0025_matches_neuron() {
 #[test]
 fn ballstick_cc1s_dt01_matches_neuron() {
     check_cc1s(&BALLSTICK, "0.1");
+}
+
+macro_rules! reference_cell_tests {
+    ($($cell:ident: $info:ident, $dt0025:ident, $dt01:ident;)*) => {$(
+        #[test]
+        fn $info() {
+            check_cell_info(&$cell);
+        }
+
+        #[test]
+        fn $dt0025() {
+            check_cc1s(&$cell, "0.025");
+        }
+
+        #[test]
+        fn $dt01() {
+            check_cc1s(&$cell, "0.1");
+        }
+    )*};
+}
+
+reference_cell_tests! {
+    WB: wb_cell_info_matches_neuron, wb_cc1s_dt0025_matches_neuron, wb_cc1s_dt01_matches_neuron;
+    FSI: fsi_cell_info_matches_neuron, fsi_cc1s_dt0025_matches_neuron, fsi_cc1s_dt01_matches_neuron;
+    CP: cp_cell_info_matches_neuron, cp_cc1s_dt0025_matches_neuron, cp_cc1s_dt01_matches_neuron;
+    CF: cf_cell_info_matches_neuron, cf_cc1s_dt0025_matches_neuron, cf_cc1s_dt01_matches_neuron;
 }

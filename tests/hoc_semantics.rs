@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bmtool::cell::hoc::{load_cell, HocError, HocSource, LoadOptions, LoadedCell};
-use bmtool::cell::mechanism::MechanismRegistry;
+use bmtool::cell::mechanism::folder::CellMechanisms;
 use bmtool::cell::morphology::RangeValue;
 
 fn fixture(name: &str) -> PathBuf {
@@ -17,12 +17,11 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn load(file: &str, template: &str) -> Result<LoadedCell, HocError> {
-    let registry = MechanismRegistry::with_builtins();
+    let mechanisms = CellMechanisms::builtins();
     let files = [fixture(file)];
     let source = HocSource {
         files: &files,
-        registry: &registry,
-        mod_folder: None,
+        mechanisms: &mechanisms,
     };
     load_cell(source, template, LoadOptions::default())
 }
@@ -254,12 +253,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let path = dir.path().join("deep.hoc");
     let source = format!("x = {}1{}\n", "(".repeat(100_000), ")".repeat(100_000));
     std::fs::write(&path, source).unwrap();
-    let registry = MechanismRegistry::with_builtins();
+    let mechanisms = CellMechanisms::builtins();
     let files = [path];
     let source = HocSource {
         files: &files,
-        registry: &registry,
-        mod_folder: None,
+        mechanisms: &mechanisms,
     };
     let error = load_cell(source, "T", LoadOptions::default()).unwrap_err();
     assert!(

@@ -34,8 +34,10 @@ fn segment_geometry_matches_cell_info() {
 fn state_after_finitialize_matches_cell_info() {
     let Some(info) = reference_info() else { return };
     let (cell, _, _) = ballstick();
-    let checked = check_state_after_finitialize(&cell, &MechanismRegistry::with_builtins(), &info);
+    let (checked, unreferenced) =
+        check_state_after_finitialize(&cell, &MechanismRegistry::with_builtins(), &info);
     assert!(checked > 50, "only {checked} values compared");
+    assert!(unreferenced.is_empty(), "not compared: {unreferenced:?}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cell::hoc::{load_cell, template_names, HocSource, LoadOptions};
 use crate::cell::info::cell_info;
-use crate::cell::mechanism::MechanismRegistry;
+use crate::cell::mechanism::folder::CellMechanisms;
 use crate::cli::cell::{CellArgs, CellCommand, CellFormat, CellSourceArgs};
 use crate::report::cell::{info_table, json, template_table, TemplateRow};
 
@@ -34,11 +34,10 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
                 .unwrap_or_else(|| "none".into())
         );
     }
-    let registry = mechanisms(files.mod_folder.as_deref())?;
+    let mechanisms = CellMechanisms::load(files.mod_folder.as_deref())?;
     let source = HocSource {
         files: &files.hoc_files,
-        registry: &registry,
-        mod_folder: files.mod_folder.as_deref(),
+        mechanisms: &mechanisms,
     };
     let options = LoadOptions {
         celsius_degc: args.celsius,
@@ -49,7 +48,7 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
         CellCommand::Info(info) => {
             let template = choose_template(source, args.template.as_deref())?;
             let cell = load_cell(source, &template, options)?;
-            let described = cell_info(&cell.model, &registry, &template)?;
+            let described = cell_info(&cell.model, &mechanisms.registry, &template)?;
             match info.format {
                 CellFormat::Table => info_table(&described),
                 CellFormat::Json => json(&described),
@@ -61,11 +60,6 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
     Ok(())
-}
-
-/// The mechanisms a cell may use: NEURON's built-ins (pas, hh, IClamp).
-fn mechanisms(_mod_folder: Option<&Path>) -> Result<MechanismRegistry, AppError> {
-    Ok(MechanismRegistry::with_builtins())
 }
 
 fn describe(files: &[PathBuf]) -> String {

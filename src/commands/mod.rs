@@ -19,6 +19,8 @@ pub enum AppError {
     Hoc(#[from] crate::cell::hoc::HocError),
     #[error(transparent)]
     CellInfo(#[from] crate::cell::info::InfoError),
+    #[error(transparent)]
+    Nmodl(#[from] crate::cell::nmodl::NmodlError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]

@@ -808,7 +808,7 @@ impl<'m> Interpreter<'m> {
         Err(self.err(
             f,
             line,
-            format!("unknown mechanism {name}: {}", self.names.searched()),
+            format!("unknown mechanism {name}: {}", self.names.missing(name)),
         ))
     }
 
@@ -1732,10 +1732,10 @@ impl<'m> Interpreter<'m> {
                     f,
                     line,
                     format!(
-                        "{class} is not a template or mechanism (templates defined: {}; mechanisms: {})",
-                        list_or_none(&self.template_names()),
-                        self.names.searched()
-                    ),
+                    "{class} is not a template or mechanism (templates defined: {}; mechanism: {})",
+                    list_or_none(&self.template_names()),
+                    self.names.missing(class)
+                ),
                 ))
             }
         };

@@ -4,7 +4,7 @@
 //! Pipeline (naga-style front-end): [`lexer`] -> [`parser`] ([`ast`]) -> [`interp`] (a
 //! tree-walking interpreter of the HOC subset real templates use, ../shared/docs/cells.md
 //! section 2) -> a plain-data [`LoadedCell`]. Mechanism names (`insert nap`, `gbar_nap`,
-//! `ehd_hd`, `ena`) are resolved against the solver's [`MechanismRegistry`] through [`names`].
+//! `ehd_hd`, `ena`) are resolved against the solver's mechanism registry through [`names`].
 //! Nothing downstream sees tokens; this module never simulates.
 //!
 //! Every load runs in a fresh interpreter (NEURON's `celsius` is global and templates may set
@@ -17,12 +17,12 @@ pub mod names;
 pub mod parser;
 pub mod regex;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use error::HocError;
 pub use names::MechanismNames;
 
-use crate::cell::mechanism::MechanismRegistry;
+use crate::cell::mechanism::folder::CellMechanisms;
 use crate::cell::morphology::{CellModel, Connection, SectionId};
 use interp::Interpreter;
 
@@ -74,16 +74,15 @@ impl LoadedCell {
 pub struct HocSource<'a> {
     /// Files run in order (each may `load_file` siblings).
     pub files: &'a [PathBuf],
-    /// Mechanisms available to `insert` and `new` (built-ins plus compiled mod files).
-    pub registry: &'a MechanismRegistry,
-    /// The mod folder the registry came from, named in "unknown mechanism" errors.
-    pub mod_folder: Option<&'a Path>,
+    /// Mechanisms available to `insert` and `new` (built-ins plus compiled mod files; the
+    /// folder is named in "unknown mechanism" errors).
+    pub mechanisms: &'a CellMechanisms,
 }
 
 /// Template names defined by the files, in definition order (runs every file's top level).
 pub fn template_names(source: HocSource) -> Result<Vec<String>, HocError> {
     on_big_stack(|| {
-        let names = MechanismNames::new(source.registry, source.mod_folder);
+        let names = MechanismNames::new(source.mechanisms);
         let mut interp = Interpreter::new(&names);
         for file in source.files {
             interp.run_file(file)?;
@@ -99,7 +98,7 @@ pub fn load_cell(
     options: LoadOptions,
 ) -> Result<LoadedCell, HocError> {
     on_big_stack(|| {
-        let names = MechanismNames::new(source.registry, source.mod_folder);
+        let names = MechanismNames::new(source.mechanisms);
         let mut interp = Interpreter::new(&names);
         if let Some(celsius) = options.celsius_degc {
             interp.set_builtin("celsius", celsius);

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::cell::mechanism::folder::CellMechanisms;
 use crate::cell::mechanism::ions::species_defaults;
 use crate::cell::mechanism::{MechanismInfo, MechanismKind, MechanismRegistry};
 
@@ -15,6 +16,7 @@ use crate::cell::mechanism::{MechanismInfo, MechanismKind, MechanismRegistry};
 pub struct MechanismNames<'a> {
     registry: &'a MechanismRegistry,
     folder: Option<PathBuf>,
+    unavailable: &'a [(String, String)],
     ions: BTreeSet<String>,
 }
 
@@ -30,8 +32,22 @@ pub enum IonField {
 }
 
 impl<'a> MechanismNames<'a> {
-    /// Lookups against `registry`; `folder` is the mod folder searched (named in errors).
-    pub fn new(registry: &'a MechanismRegistry, folder: Option<&Path>) -> Self {
+    /// Lookups against a cell's mechanisms.
+    pub fn new(mechanisms: &'a CellMechanisms) -> Self {
+        Self::with_registry(
+            &mechanisms.registry,
+            mechanisms.folder.as_deref(),
+            &mechanisms.unavailable,
+        )
+    }
+
+    /// Lookups against `registry`; `folder` is the mod folder searched and `unavailable` the
+    /// mechanisms found there that cannot run (both named in errors).
+    pub fn with_registry(
+        registry: &'a MechanismRegistry,
+        folder: Option<&Path>,
+        unavailable: &'a [(String, String)],
+    ) -> Self {
         let mut ions: BTreeSet<String> = ["na", "k", "ca"].iter().map(|s| s.to_string()).collect();
         for name in registry.names() {
             if let Some(kernel) = registry.get(name) {
@@ -41,7 +57,16 @@ impl<'a> MechanismNames<'a> {
         Self {
             registry,
             folder: folder.map(Path::to_path_buf),
+            unavailable,
             ions,
+        }
+    }
+
+    /// Why mechanism `name` is missing: it cannot run, or where it was looked for.
+    pub fn missing(&self, name: &str) -> String {
+        match self.unavailable.iter().find(|(n, _)| n == name) {
+            Some((_, reason)) => format!("it is in the mod folder but cannot run: {reason}"),
+            None => self.searched(),
         }
     }
 
@@ -165,7 +190,7 @@ mod tests {
     #[test]
     fn builtin_names_resolve() {
         let registry = MechanismRegistry::with_builtins();
-        let names = MechanismNames::new(&registry, None);
+        let names = MechanismNames::with_registry(&registry, None, &[]);
         assert_eq!(
             names.range("gnabar_hh"),
             Some(("hh".to_string(), "gnabar".to_string()))

@@ -7,6 +7,7 @@ pub mod error;
 pub mod model;
 pub mod section;
 pub mod shape;
+pub mod swc;
 
 pub use discretize::{Discretization, SectionNodes, SegmentGeometry};
 pub use error::ModelError;
