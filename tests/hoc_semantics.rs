@@ -286,3 +286,79 @@ fn list_prints_each_template_with_sections_and_compartments() {
     assert_eq!(row("Semantics ").unwrap()[..3], ["Semantics", "5", "11"]);
     assert_eq!(row("Other").unwrap()[..3], ["Other", "1", "1"]);
 }
+
+// ----- cell selection ----------------------------------------------------------------------
+
+fn bmtool(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bmtool"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("bmtool runs")
+}
+
+#[test]
+fn hoc_folder_loads_each_file_once_and_info_json_has_the_sections() {
+    let output = bmtool(&[
+        "util",
+        "cell",
+        "--hoc-folder",
+        "fixtures/hoc",
+        "--template",
+        "Semantics",
+        "info",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(info["template"], "Semantics");
+    assert_eq!(info["n_sections"], 5);
+    assert_eq!(info["total_nseg"], 11);
+    let dend = &info["sections"][1];
+    assert_eq!(dend["name"], "Semantics[0].dend[0]");
+    assert_eq!(dend["parent"], "Semantics[0].soma[0]");
+    assert_eq!(dend["segments"][2]["mechs"]["pas"]["g"], 0.002);
+    assert_eq!(info["sections"][0]["segments"][0]["ions"]["ena"], 60.0);
+}
+
+#[test]
+fn config_components_name_the_templates_and_mechanisms() {
+    let dir = tempfile::tempdir().unwrap();
+    let hoc = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hoc");
+    let config = serde_json::json!({
+        "manifest": {"$COMPONENTS_DIR": hoc.display().to_string()},
+        "components": {"templates_dir": "$COMPONENTS_DIR"}
+    });
+    let path = dir.path().join("simulation_config.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let output = bmtool(&["util", "cell", "list", "--config", path.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for template in ["Other", "Semantics", "Helper"] {
+        assert!(stdout.contains(template), "{template} missing in {stdout}");
+    }
+}
+
+#[test]
+fn two_cell_sources_are_an_error() {
+    let output = bmtool(&[
+        "util",
+        "cell",
+        "--hoc",
+        "fixtures/hoc/semantics.hoc",
+        "--hoc-folder",
+        "fixtures/hoc",
+        "list",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only one of"));
+}

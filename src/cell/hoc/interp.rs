@@ -222,7 +222,17 @@ impl<'m> Interpreter<'m> {
         self.templates.iter().map(|t| t.name.clone()).collect()
     }
 
-    /// Run a whole file at top level (`display` names it in errors).
+    /// `load_file(path)`: run a file at top level unless it already ran (a folder's files may
+    /// load each other).
+    pub fn load_file_once(&mut self, path: &Path) -> R<()> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.loaded.contains(&canonical) {
+            return Ok(());
+        }
+        self.run_file(path)
+    }
+
+    /// Run a whole file at top level (its path names it in errors).
     pub fn run_file(&mut self, path: &Path) -> R<()> {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         self.loaded.insert(canonical);

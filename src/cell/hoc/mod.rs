@@ -79,13 +79,14 @@ pub struct HocSource<'a> {
     pub mechanisms: &'a CellMechanisms,
 }
 
-/// Template names defined by the files, in definition order (runs every file's top level).
+/// Template names defined by the files, in definition order (runs every file's top level once,
+/// as NEURON's `load_file` does).
 pub fn template_names(source: HocSource) -> Result<Vec<String>, HocError> {
     on_big_stack(|| {
         let names = MechanismNames::new(source.mechanisms);
         let mut interp = Interpreter::new(&names);
         for file in source.files {
-            interp.run_file(file)?;
+            interp.load_file_once(file)?;
         }
         Ok(interp.template_names())
     })
@@ -107,7 +108,7 @@ pub fn load_cell(
             interp.set_builtin("v_init", v_init);
         }
         for file in source.files {
-            interp.run_file(file)?;
+            interp.load_file_once(file)?;
         }
         let found = interp.template_names();
         if !found.iter().any(|name| name == template) {
