@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::cell::hoc::{load_cell, template_names, HocSource, LoadOptions};
 use crate::cell::info::cell_info;
 use crate::cell::mechanism::folder::CellMechanisms;
+use crate::cell::morphology::CellModel;
 use crate::cli::cell::{CellArgs, CellCommand, CellFormat, CellSourceArgs};
 use crate::report::cell::{info_table, json, template_table, TemplateRow};
 
@@ -46,9 +47,8 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
     let text = match &args.command {
         CellCommand::List(list) => list_templates(source, options, list.format)?,
         CellCommand::Info(info) => {
-            let template = choose_template(source, args.template.as_deref())?;
-            let cell = load_cell(source, &template, options)?;
-            let described = cell_info(&cell.model, &mechanisms.registry, &template)?;
+            let cell = selected_cell(source, args, options)?;
+            let described = cell_info(&cell.model, &mechanisms.registry, &cell.name)?;
             match info.format {
                 CellFormat::Table => info_table(&described),
                 CellFormat::Json => json(&described),
@@ -60,6 +60,30 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
     Ok(())
+}
+
+/// The one cell a command works on: what every single-cell subcommand (info, and the
+/// protocols to come) starts from. Another cell source (an Allen SWC + fit JSON) adds a branch
+/// in [`selected_cell`] and keeps this shape.
+struct SelectedCell {
+    /// Template (or model) name.
+    name: String,
+    /// The cell.
+    model: CellModel,
+}
+
+/// Load the cell the options select: the template chosen by [`choose_template`].
+fn selected_cell(
+    source: HocSource,
+    args: &CellArgs,
+    options: LoadOptions,
+) -> Result<SelectedCell, AppError> {
+    let template = choose_template(source, args.template.as_deref())?;
+    let cell = load_cell(source, &template, options)?;
+    Ok(SelectedCell {
+        name: template,
+        model: cell.model,
+    })
 }
 
 fn describe(files: &[PathBuf]) -> String {

@@ -24,7 +24,7 @@ impl Interpreter<'_> {
                     Some(v) => self.num(f, v.clone(), line)?.max(0.0) as usize,
                     None => 0,
                 };
-                Object::Vector(vec![0.0; size.min(10_000_000)])
+                Object::Vector(vec![0.0; size.min(1_000_000)])
             }
             "Random" => Object::Random,
             "NetCon" => Object::NetCon(self.netcon(f, &args, line)?),
@@ -313,7 +313,7 @@ impl Interpreter<'_> {
                     }
                     Ok(Value::Num(values.len() as f64))
                 }
-                ("resize", [Value::Num(n)]) if *n >= 0.0 && *n < 1e7 => {
+                ("resize", [Value::Num(n)]) if *n >= 0.0 && *n <= 1e6 => {
                     values.resize(*n as usize, 0.0);
                     Ok(Value::Num(*n))
                 }
