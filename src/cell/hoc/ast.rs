@@ -58,6 +58,8 @@ pub enum StmtKind {
     LocalObj(Vec<String>),
     /// `local a, b`
     Local(Vec<String>),
+    /// `print a, "text"` (written to stderr: stdout carries command output).
+    Print(Vec<Expr>),
     /// `connect child(x), parent(y)`
     Connect {
         /// Child section.

@@ -98,7 +98,8 @@ fn created_names(tokens: &[Token]) -> Vec<String> {
     names
 }
 
-const KEYWORDS: [&str; 27] = [
+const KEYWORDS: [&str; 28] = [
+    "print",
     "begintemplate",
     "endtemplate",
     "public",
@@ -276,6 +277,14 @@ impl Parser {
             "local" => {
                 self.advance();
                 Ok(StmtKind::Local(self.name_list()?))
+            }
+            "print" => {
+                self.advance();
+                let mut items = vec![self.expression()?];
+                while self.eat_punct(",") {
+                    items.push(self.expression()?);
+                }
+                Ok(StmtKind::Print(items))
             }
             "connect" => self.connect(),
             "access" => {
@@ -784,6 +793,13 @@ mod tests {
         let statements = kinds("insert na3 sh_na3=nash ar_na3=1\tgbar_na3 = gna");
         assert_eq!(statements.len(), 4);
         assert_eq!(statements[0], StmtKind::Insert("na3".into()));
+    }
+
+    #[test]
+    fn print_takes_a_list() {
+        let statements = kinds("print a, \"text\" b = 1");
+        assert!(matches!(&statements[0], StmtKind::Print(items) if items.len() == 2));
+        assert_eq!(statements.len(), 2);
     }
 
     #[test]

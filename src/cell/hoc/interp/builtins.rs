@@ -37,6 +37,7 @@ impl Interpreter<'_> {
             "pow" => self.numbers(f, name, args, 2, line).map(|v| Value::Num(v[0].powf(v[1]))),
             "atan2" => self.numbers(f, name, args, 2, line).map(|v| Value::Num(v[0].atan2(v[1]))),
             "numarg" => Ok(Value::Num(f.args.len() as f64)),
+            "printf" => self.printf(f, args, line),
             "load_file" => self.load_file(f, args, line),
             "define_shape" => Ok(Value::Num(0.0)),
             "pt3dadd" => self.pt3dadd(f, args, line),
@@ -252,5 +253,50 @@ impl Interpreter<'_> {
         } else {
             geometry.ri_mohm
         }))
+    }
+
+    /// `printf(format, ...)` with `%g %f %e %d %s %%` (flags and widths ignored), to stderr.
+    pub(super) fn printf(&self, f: &Frame, args: &[Value], line: usize) -> R<Value> {
+        let Some(Value::Str(format)) = args.first() else {
+            return Err(self.err(f, line, "printf needs a format string"));
+        };
+        let mut out = String::new();
+        let mut rest = args[1..].iter();
+        let mut chars = format.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            while chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_digit() || ".-+ ".contains(*c))
+            {
+                chars.next();
+            }
+            match chars.next() {
+                Some('%') => out.push('%'),
+                Some(_) => {
+                    let value = rest
+                        .next()
+                        .ok_or_else(|| self.err(f, line, "printf: too few arguments"))?;
+                    out.push_str(&self.display(value));
+                }
+                None => out.push('%'),
+            }
+        }
+        eprint!("{out}");
+        Ok(Value::Num(out.len() as f64))
+    }
+
+    /// A value as `print` shows it.
+    pub(super) fn display(&self, value: &Value) -> String {
+        match value {
+            Value::Num(v) => format!("{v}"),
+            Value::Str(s) => s.to_string(),
+            Value::Obj(Some(id)) => format!("object {id}"),
+            Value::Obj(None) => "NULLobject".to_string(),
+            Value::Pointer(id, x) => format!("&{}({x})", self.model.sections[id.0].name),
+        }
     }
 }

@@ -124,6 +124,15 @@ impl Interpreter<'_> {
                 }
                 Ok(Flow::Normal)
             }
+            StmtKind::Print(items) => {
+                let mut shown = Vec::with_capacity(items.len());
+                for item in items {
+                    let value = self.eval(f, item, line)?;
+                    shown.push(self.display(&value));
+                }
+                eprintln!("{}", shown.join(" "));
+                Ok(Flow::Normal)
+            }
             StmtKind::Connect {
                 child,
                 child_x,
