@@ -155,3 +155,59 @@ fn nav_kinetic_scheme_conserves_and_reaches_equilibrium() {
         assert!((a - b).abs() < 1e-9, "equilibrium {a} moved to {b}");
     }
 }
+
+/// Allen's CaDynamics end to end through the ion columns: READ ica, WRITE cai (a STATE), with
+/// FARADAY = (faraday) (coulombs) = 96485.33212 C/mol. For a constant ica the ODE is linear,
+/// cai(t) = b + (cai0 - b) e^{-t/decay} with b = minCai - 1e4 ica gamma decay / (2 F depth),
+/// which cnexp reproduces exactly; the new cai must land in the ion's `ci` column.
+#[test]
+fn cadynamics_reads_ica_and_writes_cai_through_ion_columns() {
+    use bmtool::cell::nmodl::{Env, IonColumns};
+    let Some(cells) = cells_dir() else { return };
+    let cat = Catalogue::load_dir(cells.join("allen_386049446/modfiles")).unwrap();
+    let cad = cat.compile("CaDynamics").unwrap().unwrap();
+    let n = 2;
+    let mut inst = cad.instantiate(n);
+    let ica = [-0.001, -0.0005]; // mA/cm2, inward
+    let (mut e, mut i, mut ci, mut co) =
+        (vec![131.0; n], ica.to_vec(), vec![5e-5; n], vec![2.0; n]);
+    let env = Env {
+        celsius: 34.0,
+        dt: 0.025,
+        t: 0.0,
+    };
+    {
+        let mut ions = [IonColumns {
+            e: &mut e,
+            i: &mut i,
+            ci: &mut ci,
+            co: &mut co,
+        }];
+        cad.initial(&mut inst, &[-65.0; 2], &mut ions, &env)
+            .unwrap();
+    }
+    assert_eq!(ci, vec![1e-4; n], "INITIAL cai = minCai written to the ion");
+    let steps = 400;
+    for _ in 0..steps {
+        let mut ions = [IonColumns {
+            e: &mut e,
+            i: &mut i,
+            ci: &mut ci,
+            co: &mut co,
+        }];
+        cad.advance_states(&mut inst, &[-65.0; 2], &mut ions, &env)
+            .unwrap();
+    }
+    let faraday = 96485.33212331001;
+    let t = steps as f64 * env.dt;
+    for k in 0..n {
+        let b = 1e-4 - 1e4 * ica[k] * 0.05 * 80.0 / (2.0 * faraday * 0.1);
+        let want = b + (1e-4 - b) * (-t / 80.0).exp();
+        assert!(
+            (ci[k] - want).abs() <= 1e-12 * want,
+            "cai {} vs {want}",
+            ci[k]
+        );
+    }
+    assert_eq!(e, vec![131.0; n], "eca is not this mechanism's to change");
+}

@@ -163,3 +163,61 @@ fn function_table_parses_and_refuses_to_run() {
         "{e}"
     );
 }
+
+#[test]
+fn deep_call_chains_and_expressions_are_bounded() {
+    // 40 FUNCTIONs each calling the next inside 60 parentheses: refused, not a stack overflow.
+    let mut src = String::from("NEURON { SUFFIX chain }\nASSIGNED { a }\nINITIAL { a = f0(1) }\n");
+    for k in 0..40 {
+        src.push_str(&format!(
+            "FUNCTION f{k}(x) {{ f{k} = {}f{}(x){} }}\n",
+            "(".repeat(60),
+            k + 1,
+            ")".repeat(60)
+        ));
+    }
+    src.push_str("FUNCTION f40(x) { f40 = x }\n");
+    let m = analyse(&parse("chain.mod", &src).unwrap()).unwrap();
+    let e = CompiledMechanism::compile(&m).unwrap_err().to_string();
+    assert!(e.contains("recursive call"), "{e}");
+}
+
+#[test]
+fn instances_of_another_mechanism_are_refused() {
+    let hh = load("hh.mod").unwrap();
+    let lin = load("linear.mod").unwrap();
+    let mut other = lin.instantiate(2);
+    let env = Env {
+        celsius: 6.3,
+        dt: 0.025,
+        t: 0.0,
+    };
+    let e = hh
+        .advance_states(&mut other, &[0.0, 0.0], &mut [], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not created by hh_test"), "{e}");
+    assert!(hh.range(&other, "m").is_err());
+}
+
+#[test]
+fn nan_current_is_reported_with_file_and_line() {
+    let src = "NEURON { SUFFIX nanc NONSPECIFIC_CURRENT i RANGE g }\nPARAMETER { g = 0 }\n\
+               ASSIGNED { i v }\nBREAKPOINT {\n i = (v - 10)/g\n}\n";
+    let m = analyse(&parse("nanc.mod", src).unwrap()).unwrap();
+    let c = CompiledMechanism::compile(&m).unwrap();
+    let mut inst = c.instantiate(1);
+    let env = Env {
+        celsius: 6.3,
+        dt: 0.025,
+        t: 1.5,
+    };
+    let e = c
+        .breakpoint_current(&mut inst, &[10.0], &mut [], &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("nanc.mod:4: BREAKPOINT current of nanc became NaN"),
+        "{e}"
+    );
+}

@@ -419,3 +419,27 @@ fn kinetic_scheme_is_backward_euler_and_linear_block_gives_equilibrium() {
     assert!(close(ga, a, 1e-9), "{ga} vs {a}");
     assert!((ga + gb - 1.0).abs() < 1e-9, "a + b = {}", ga + gb);
 }
+
+#[test]
+fn at_time_is_one_in_the_step_containing_the_event() {
+    // nrnoc's fixed-step at_time(te): 1 when t - dt < te - 1e-11 <= t.
+    let src = "NEURON { SUFFIX at RANGE a }\nASSIGNED { a }\nBREAKPOINT { a = at_time(1) }\n";
+    let m = analyse(&parse("at.mod", src).unwrap()).unwrap();
+    let c = CompiledMechanism::compile(&m).unwrap();
+    let mut inst = c.instantiate(1);
+    let dt = 0.025;
+    let mut hits = Vec::new();
+    for k in 0..80 {
+        let env = Env {
+            celsius: 6.3,
+            dt,
+            t: k as f64 * dt,
+        };
+        c.breakpoint_current(&mut inst, &[0.0], &mut [], &env)
+            .unwrap();
+        if c.range(&inst, "a").unwrap()[0] == 1.0 {
+            hits.push(k);
+        }
+    }
+    assert_eq!(hits, vec![40]);
+}

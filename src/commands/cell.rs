@@ -2,7 +2,7 @@
 //! `--hoc-folder`, or a config's `components`), pick the template (`--template`, an interactive
 //! choice on a terminal, or the only one), load it and print `list` or `info`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use crate::cell::hoc::{load_cell, template_names, HocSource, LoadOptions};
@@ -55,10 +55,7 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
             }
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (e.g. `| head`) is not an error worth reporting.
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    super::print(&text);
     Ok(())
 }
 

@@ -14,6 +14,9 @@ use crate::sonata::Circuit;
 use super::AppError;
 
 pub fn run(plot_args: &PlotArgs, args: &ConnectionArgs, verbose: bool) -> Result<(), AppError> {
+    let Some(measure) = measure(&args.measure) else {
+        return super::connection_views::run(plot_args, args);
+    };
     let started = Instant::now();
     if let Some(path) = &args.save_file {
         // Fail before any work on a destination we could not write.
@@ -30,7 +33,6 @@ pub fn run(plot_args: &PlotArgs, args: &ConnectionArgs, verbose: bool) -> Result
             started.elapsed().as_secs_f64()
         );
     }
-    let measure = measure(&args.measure);
     let opts = options(args);
     let matrix = network::connection_matrix(&circuit, measure, &opts)?;
     if verbose {
@@ -70,7 +72,7 @@ fn split(list: &str) -> Vec<String> {
         .collect()
 }
 
-fn options(args: &ConnectionArgs) -> MatrixOptions {
+pub(crate) fn options(args: &ConnectionArgs) -> MatrixOptions {
     MatrixOptions {
         sources: split(&args.sources),
         targets: split(&args.targets),
@@ -97,8 +99,13 @@ fn stat(s: StatArg) -> Stat {
     }
 }
 
-fn measure(m: &MeasureCommand) -> Measure {
-    match m {
+/// The matrix measure, or None for the views `connection_views` draws.
+fn measure(m: &MeasureCommand) -> Option<Measure> {
+    Some(match m {
+        MeasureCommand::Prob { .. }
+        | MeasureCommand::Histogram { .. }
+        | MeasureCommand::PropertyHistogramMatrix { .. }
+        | MeasureCommand::NetworkGraph { .. } => return None,
         MeasureCommand::Total { synfo } => Measure::Total { synfo: *synfo },
         MeasureCommand::Percent { method } => Measure::Percent(match method {
             PercentArg::Total => PercentMethod::Total,
@@ -112,5 +119,5 @@ fn measure(m: &MeasureCommand) -> Measure {
             GapArg::Convergence => GapMethod::Convergence,
             GapArg::Percent => GapMethod::Percent,
         }),
-    }
+    })
 }

@@ -132,6 +132,67 @@ pub fn connection_matrix(
     measure: Measure,
     opts: &MatrixOptions,
 ) -> Result<Matrix, SonataError> {
+    let GroupAxes {
+        wanted,
+        row_groups,
+        col_groups,
+        row_labels,
+        col_labels,
+        row_offset,
+        col_offset,
+        warnings,
+    } = group_axes(circuit, opts)?;
+    let (nr, nc) = (row_labels.len(), col_labels.len());
+    let mut acc = Accumulator::new(measure, nr, nc);
+
+    for (ri, rg) in row_groups.iter().enumerate() {
+        for (ci, cg) in col_groups.iter().enumerate() {
+            let members: Vec<&EdgePopulation> = wanted
+                .iter()
+                .map(|i| &circuit.edges[*i])
+                .filter(|e| {
+                    e.source_population == rg.population && e.target_population == cg.population
+                })
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let block = read_block(&members, rg, cg, measure, opts)?;
+            let cell = CellMap {
+                rg,
+                cg,
+                row0: row_offset[ri],
+                col0: col_offset[ci],
+                same_attr: rg.attribute == cg.attribute && rg.population == cg.population,
+            };
+            acc.add_block(&block, &cell, circuit, opts, measure)?;
+        }
+    }
+    let mut m = acc.finish(measure, row_labels, col_labels);
+    m.warnings = warnings;
+    if let Measure::Gap(_) = measure {
+        drop_empty(&mut m);
+    }
+    Ok(m)
+}
+
+/// The rows and columns of a matrix: the source and target populations joined by at least one
+/// selected edge population, split into groups, with labels and each population's first index.
+#[derive(Debug)]
+pub struct GroupAxes {
+    /// Indices into `circuit.edges` of the edge populations between the selected populations.
+    pub wanted: Vec<usize>,
+    pub row_groups: Vec<PopulationGroups>,
+    pub col_groups: Vec<PopulationGroups>,
+    pub row_labels: Vec<String>,
+    pub col_labels: Vec<String>,
+    pub row_offset: Vec<usize>,
+    pub col_offset: Vec<usize>,
+    pub warnings: Vec<String>,
+}
+
+/// Work out the rows and columns of a matrix, as bmtool's `relation_matrix` does.
+pub fn group_axes(circuit: &Circuit, opts: &MatrixOptions) -> Result<GroupAxes, SonataError> {
     let mut warnings = Vec::new();
     let sources = select(circuit, &opts.sources)?;
     let targets = select(circuit, &opts.targets)?;
@@ -180,42 +241,20 @@ pub fn connection_matrix(
         .collect();
     let row_offset = offsets(&row_groups);
     let col_offset = offsets(&col_groups);
-    let (nr, nc) = (row_labels.len(), col_labels.len());
-    let mut acc = Accumulator::new(measure, nr, nc);
-
-    for (ri, rg) in row_groups.iter().enumerate() {
-        for (ci, cg) in col_groups.iter().enumerate() {
-            let members: Vec<&EdgePopulation> = wanted
-                .iter()
-                .map(|i| &circuit.edges[*i])
-                .filter(|e| {
-                    e.source_population == rg.population && e.target_population == cg.population
-                })
-                .collect();
-            if members.is_empty() {
-                continue;
-            }
-            let block = read_block(&members, rg, cg, measure, opts)?;
-            let cell = CellMap {
-                rg,
-                cg,
-                row0: row_offset[ri],
-                col0: col_offset[ci],
-                same_attr: rg.attribute == cg.attribute && rg.population == cg.population,
-            };
-            acc.add_block(&block, &cell, circuit, opts, measure)?;
-        }
-    }
-    let mut m = acc.finish(measure, row_labels, col_labels);
-    m.warnings = warnings;
-    if let Measure::Gap(_) = measure {
-        drop_empty(&mut m);
-    }
-    Ok(m)
+    Ok(GroupAxes {
+        wanted,
+        row_groups,
+        col_groups,
+        row_labels,
+        col_labels,
+        row_offset,
+        col_offset,
+        warnings,
+    })
 }
 
 /// The populations a `--sources`/`--targets` list names, in config order for `all`.
-fn select(circuit: &Circuit, names: &[String]) -> Result<Vec<String>, SonataError> {
+pub fn select(circuit: &Circuit, names: &[String]) -> Result<Vec<String>, SonataError> {
     if names.is_empty() || names.iter().any(|n| n == "all") {
         return Ok(circuit.population_names());
     }
@@ -336,7 +375,7 @@ fn read_block(
     Ok(block)
 }
 
-fn check_ids(
+pub(crate) fn check_ids(
     e: &EdgePopulation,
     column: &str,
     ids: &[u64],

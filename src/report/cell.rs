@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::{Cell, OutputFormat, Table};
 use crate::cell::info::{CellInfo, SectionInfo};
 
 /// One row of `cell list`: a template and its size, or why it could not be loaded.
@@ -20,49 +21,19 @@ pub struct TemplateRow {
     pub error: Option<String>,
 }
 
-/// Aligned text table of rows of cells.
-pub fn aligned(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, text)| format!("{text:<width$}", width = widths[c]))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// `cell list` as a table.
 pub fn template_table(rows: &[TemplateRow]) -> String {
-    let mut table = vec![vec![
-        "template".to_string(),
-        "sections".to_string(),
-        "compartments".to_string(),
-        "note".to_string(),
-    ]];
+    let mut table = Table::new("", &["template", "sections", "compartments", "note"]);
     for row in rows {
-        let count = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        let count = |n: Option<usize>| n.map(Cell::count).unwrap_or_else(|| Cell::text("-"));
         table.push(vec![
-            row.template.clone(),
+            Cell::text(&row.template),
             count(row.sections),
             count(row.compartments),
-            row.error.clone().unwrap_or_default(),
+            Cell::text(row.error.clone().unwrap_or_default()),
         ]);
     }
-    aligned(&table)
+    table.render(OutputFormat::Table)
 }
 
 /// JSON of any serialisable value, pretty-printed with a final newline.
@@ -82,24 +53,24 @@ pub fn info_table(info: &CellInfo) -> String {
         info.celsius,
         info.v_init
     );
-    let mut table = vec![[
-        "section",
-        "parent(x)",
-        "nseg",
-        "L (um)",
-        "diam (um)",
-        "area (um2)",
-        "Ra (ohm cm)",
-        "cm (uF/cm2)",
-        "mechanisms",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()];
+    let mut table = Table::new(
+        "",
+        &[
+            "section",
+            "parent(x)",
+            "nseg",
+            "L (um)",
+            "diam (um)",
+            "area (um2)",
+            "Ra (ohm cm)",
+            "cm (uF/cm2)",
+            "mechanisms",
+        ],
+    );
     for section in &info.sections {
-        table.push(section_row(section));
+        table.push(section_row(section).into_iter().map(Cell::Text).collect());
     }
-    out.push_str(&aligned(&table));
+    out.push_str(&table.render(OutputFormat::Table));
     for section in &info.sections {
         out.push('\n');
         out.push_str(&section_parameters(section));

@@ -2,15 +2,17 @@
 //! Rendering only: the numbers come from `network` (and later `cell`); nothing here computes.
 
 pub mod cell;
+pub mod table;
 
 use crate::network::Matrix;
+pub use table::{Cell, Table};
 
 /// Output formats for numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// An aligned table for reading.
     Table,
-    /// Comma-separated values, one row per matrix cell (long format).
+    /// Comma-separated values (matrices: one row per cell, long format).
     Csv,
     /// JSON with every value at full precision.
     Json,
@@ -78,13 +80,7 @@ fn matrix_table(m: &Matrix) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+use table::csv_field;
 
 fn matrix_csv(m: &Matrix) -> String {
     let mut out = String::from("source,target,value");

@@ -161,6 +161,100 @@ impl EdgePopulation {
         Ok(Some(out))
     }
 
+    /// Group dataset `column` scattered to row order as text; rows whose group lacks it get None.
+    fn group_column_text(&self, column: &str) -> Result<Option<Vec<Option<String>>>, SonataError> {
+        let mut per_group: HashMap<u32, Column> = HashMap::new();
+        for g in &self.group_names {
+            let path = self.path(&format!("{g}/{column}"));
+            if self.file.has_dataset(&path) {
+                per_group.insert(g.parse().unwrap_or(0), self.file.read_column(&path)?);
+            }
+        }
+        if per_group.is_empty() {
+            return Ok(None);
+        }
+        let (group_ids, group_index) = self.group_ids()?;
+        Ok(Some(
+            group_ids
+                .iter()
+                .zip(&group_index)
+                .map(|(gid, idx)| {
+                    per_group.get(&(*gid as u32)).and_then(|col| {
+                        let i = *idx as usize;
+                        (i < col.len()).then(|| col.text(i))
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// An edge property per row as text: the row's group dataset when it has one (h5 values
+    /// take precedence, as in bmtool), else the edge-types CSV value of its type (`NULL` and
+    /// empty count as missing). `edge_type` must be the rows' edge_type_id column. `Ok(None)`
+    /// when neither the h5 groups nor the CSV have the property.
+    pub fn property_text(
+        &self,
+        column: &str,
+        edge_type: &[u64],
+    ) -> Result<Option<Vec<Option<String>>>, SonataError> {
+        let h5 = self.group_column_text(column)?;
+        let csv = self.types.column_index(column);
+        if h5.is_none() && csv.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            (0..self.len)
+                .map(|r| {
+                    h5.as_ref().and_then(|v| v[r].clone()).or_else(|| {
+                        let c = csv?;
+                        let v = self.types.value(*edge_type.get(r)?, c)?;
+                        (!v.is_empty() && v != "NULL").then(|| v.to_string())
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// An edge property per row as a number (NaN where missing or not a number); see
+    /// [`property_text`](Self::property_text). CSV values are parsed once per edge type.
+    pub fn property_f64(
+        &self,
+        column: &str,
+        edge_type: &[u64],
+    ) -> Result<Option<Vec<f64>>, SonataError> {
+        let h5 = self.group_column_f64(column)?;
+        let csv = self.types.column_index(column);
+        if h5.is_none() && csv.is_none() {
+            return Ok(None);
+        }
+        let per_type: HashMap<u64, f64> = match csv {
+            Some(c) => self
+                .types
+                .ids()
+                .map(|id| {
+                    let v = self.types.value(id, c).and_then(|v| v.trim().parse().ok());
+                    (id, v.unwrap_or(f64::NAN))
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
+        let from_csv = |r: usize| {
+            edge_type
+                .get(r)
+                .and_then(|t| per_type.get(t))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        Ok(Some(
+            (0..self.len)
+                .map(|r| match &h5 {
+                    Some(v) => v[r].unwrap_or_else(|| from_csv(r)),
+                    None => from_csv(r),
+                })
+                .collect(),
+        ))
+    }
+
     /// `edge_group_id` and `edge_group_index` (a single implicit group 0 when absent).
     fn group_ids(&self) -> Result<(Vec<u64>, Vec<u64>), SonataError> {
         let gid_path = self.path("edge_group_id");

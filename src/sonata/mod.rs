@@ -7,6 +7,8 @@ pub mod config;
 pub mod edges;
 pub mod h5;
 pub mod nodes;
+pub mod reports;
+pub mod spikes;
 pub mod types_csv;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ pub use config::SimulationConfig;
 pub use edges::{EdgeIds, EdgePopulation};
 pub use h5::H5File;
 pub use nodes::{NodePopulation, Positions};
+pub use reports::ElementReport;
+pub use spikes::{read_spikes, SpikeTrains};
 pub use types_csv::TypesTable;
 
 /// Anything that can go wrong reading a model directory.

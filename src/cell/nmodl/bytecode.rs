@@ -5,7 +5,8 @@
 //! dispatch cost is paid once per call and its inner loop is a tight, auto-vectorisable pass over
 //! contiguous memory. Programs are straight-line (if/else is compiled to `Select`); the compiler
 //! in [`super::kernel`] guarantees a destination never aliases an operand, which [`Program::new`]
-//! checks once so the interpreter never has to. Nothing here allocates per call. Below
+//! checks once (with every slot below the program's column count) so the column interpreter can
+//! take unchecked column slices after one buffer-length check per run: the only `unsafe` here. Nothing here allocates per call. Below
 //! [`ROW_MODE_BELOW`] instances the same ops run instance by instance instead. On x86-64 CPUs with
 //! AVX2 the column loops are compiled a second time for 4-wide vectors and picked at run time
 //! (the same operations, so the same bits: Rust never contracts `a*b+c` into an FMA).
@@ -69,7 +70,7 @@ impl Un {
             Builtin::Atan => Self::Atan,
             Builtin::Floor => Self::Floor,
             Builtin::Ceil => Self::Ceil,
-            Builtin::Pow | Builtin::Min | Builtin::Max => return None,
+            Builtin::Pow | Builtin::Min | Builtin::Max | Builtin::AtTime => return None,
         })
     }
 
@@ -209,6 +210,8 @@ impl Op {
 #[derive(Debug, Clone, Default)]
 pub struct Program {
     ops: Vec<Op>,
+    /// Columns the program may touch (every slot is below this).
+    n_slots: usize,
     /// The same program with the commonest operators as their own variants (one dispatch per
     /// op instead of two), for row mode.
     row: Vec<RowOp>,
@@ -330,7 +333,7 @@ impl Program {
             }
         }
         let row = ops.iter().map(|&op| RowOp::from_op(op)).collect();
-        Ok(Self { ops, row })
+        Ok(Self { ops, row, n_slots })
     }
 
     pub fn len(&self) -> usize {
@@ -405,47 +408,45 @@ impl Program {
     /// Column mode: each op over all `n` instances.
     #[inline(always)]
     fn run_columns(&self, buf: &mut [f64], n: usize) {
+        if buf.len() < self.n_slots * n {
+            // Unreachable through `CompiledMechanism` (its instances are sized for every program).
+            debug_assert!(
+                false,
+                "buffer of {} for {} slots x {n}",
+                buf.len(),
+                self.n_slots
+            );
+            return;
+        }
+        let c = Cols {
+            ptr: buf.as_mut_ptr(),
+            n,
+        };
+        // SAFETY (every block below): slots were verified below `n_slots` and the buffer holds
+        // `n_slots * n` values (checked above); an op's destination never equals its sources, so
+        // the `&mut` destination column never overlaps a source column.
         for op in &self.ops {
             match *op {
-                Op::Bin { op, d, a, b } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    bin_loop(op, dc, src.col(a), src.col(b));
-                }
-                Op::Un { op, d, a } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    un_loop(op, dc, src.col(a));
-                }
-                Op::Select { d, m, a, b } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    let (mc, ac, bc) = (src.col(m), src.col(a), src.col(b));
-                    for (((x, &c), &p), &q) in dc.iter_mut().zip(mc).zip(ac).zip(bc) {
-                        *x = if c != 0.0 { p } else { q };
+                Op::Bin { op, d, a, b } => unsafe { bin_loop(op, c.dst(d), c.src(a), c.src(b)) },
+                Op::Un { op, d, a } => unsafe { un_loop(op, c.dst(d), c.src(a)) },
+                Op::Select { d, m, a, b } => unsafe {
+                    let (dc, mc, ac, bc) = (c.dst(d), c.src(m), c.src(a), c.src(b));
+                    for (((x, &cond), &p), &q) in dc.iter_mut().zip(mc).zip(ac).zip(bc) {
+                        *x = if cond != 0.0 { p } else { q };
                     }
-                }
-                Op::Copy { d, a } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    dc.copy_from_slice(src.col(a));
-                }
-                Op::UniformBin { op, d, a, b } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    dc.fill(op.eval(src.col(a)[0], src.col(b)[0]));
-                }
-                Op::UniformUn { op, d, a } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    dc.fill(op.eval(src.col(a)[0]));
-                }
-                Op::BinCK { op, d, a, k } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    bin_ck_loop(op, dc, src.col(a), k);
-                }
-                Op::BinKC { op, d, k, b } => {
-                    let (dc, src) = split_dst(buf, n, d);
-                    bin_kc_loop(op, dc, k, src.col(b));
-                }
-                Op::Fill { d, k } => {
-                    let (dc, _) = split_dst(buf, n, d);
-                    dc.fill(k);
-                }
+                },
+                Op::Copy { d, a } => unsafe { c.dst(d).copy_from_slice(c.src(a)) },
+                Op::UniformBin { op, d, a, b } => unsafe {
+                    let x = op.eval(c.src(a)[0], c.src(b)[0]);
+                    c.dst(d).fill(x)
+                },
+                Op::UniformUn { op, d, a } => unsafe {
+                    let x = op.eval(c.src(a)[0]);
+                    c.dst(d).fill(x)
+                },
+                Op::BinCK { op, d, a, k } => unsafe { bin_ck_loop(op, c.dst(d), c.src(a), k) },
+                Op::BinKC { op, d, k, b } => unsafe { bin_kc_loop(op, c.dst(d), k, c.src(b)) },
+                Op::Fill { d, k } => unsafe { c.dst(d).fill(k) },
             }
         }
     }
@@ -633,36 +634,27 @@ pub fn fast_exp(x: f64) -> f64 {
     p * pow2(k1) * pow2(k2)
 }
 
-/// The columns other than the destination, readable while the destination is borrowed mutably.
-struct Sources<'a> {
-    lo: &'a [f64],
-    hi: &'a [f64],
-    d: usize,
+/// Unchecked column access for the verified program: `ptr` is the start of a buffer holding at
+/// least `n_slots * n` values (checked once per run) and every slot is below `n_slots`, with no
+/// destination equal to a source of the same op ([`Program::new`]).
+#[derive(Clone, Copy)]
+struct Cols {
+    ptr: *mut f64,
     n: usize,
 }
 
-impl Sources<'_> {
-    /// Column `s`, which differs from the destination (verified by [`Program::new`]). Panics only
-    /// if `s` lies outside the buffer, which the instance buffer size (`n_slots * n`) rules out.
+impl Cols {
+    /// SAFETY: `s < n_slots` (verified by `Program::new`), so the column lies in the buffer.
     #[inline(always)]
-    fn col(&self, s: Slot) -> &[f64] {
-        let s = s as usize;
-        let n = self.n;
-        if s < self.d {
-            &self.lo[s * n..s * n + n]
-        } else {
-            &self.hi[(s - self.d - 1) * n..(s - self.d) * n]
-        }
+    unsafe fn src<'a>(self, s: Slot) -> &'a [f64] {
+        unsafe { std::slice::from_raw_parts(self.ptr.add(s as usize * self.n), self.n) }
     }
-}
-
-/// Splits the buffer into the destination column `d` and everything else.
-#[inline(always)]
-fn split_dst(buf: &mut [f64], n: usize, d: Slot) -> (&mut [f64], Sources<'_>) {
-    let d = d as usize;
-    let (lo, rest) = buf.split_at_mut(d * n);
-    let (dc, hi) = rest.split_at_mut(n);
-    (dc, Sources { lo, hi, d, n })
+    /// SAFETY: as `src`, and no other reference to column `d` is alive while the result is (the
+    /// op's sources are other columns).
+    #[inline(always)]
+    unsafe fn dst<'a>(self, d: Slot) -> &'a mut [f64] {
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(d as usize * self.n), self.n) }
+    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ pub enum Builtin {
     Max,
     Floor,
     Ceil,
+    /// NEURON's `at_time(te)`: 1 in the fixed step where `te` falls (`t - dt < te - 1e-11 <= t`),
+    /// else 0; for CVODE it also marks a discontinuity, which fixed steps do not need.
+    AtTime,
 }
 
 impl Builtin {
@@ -134,6 +137,7 @@ impl Builtin {
             "max" | "fmax" => (Self::Max, 2),
             "floor" => (Self::Floor, 1),
             "ceil" => (Self::Ceil, 1),
+            "at_time" => (Self::AtTime, 1),
             _ => return None,
         })
     }
@@ -149,7 +153,6 @@ pub const UNSUPPORTED_CALLS: &[&str] = &[
     "unirand",
     "scop_random",
     "set_seed",
-    "at_time",
     "nrn_pointing",
     "state_discontinuity",
     "ifarg",

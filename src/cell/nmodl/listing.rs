@@ -47,6 +47,10 @@ pub struct MechanismSummary {
     pub parse_only: Vec<String>,
     /// `None` when the mechanism compiles, else the reason.
     pub unsupported: Option<String>,
+    /// How each SOLVE runs (method actually used, e.g. a cnexp fallback to derivimplicit).
+    pub solves: Vec<super::kernel::SolveInfo>,
+    /// Compiler warnings (STATE without derivative, cnexp fallback...).
+    pub warnings: Vec<String>,
 }
 
 /// Loads `dir` as a catalogue and summarises it: the whole of `bmtool util cell mechanisms`
@@ -88,6 +92,7 @@ pub fn summary(m: &Mechanism) -> MechanismSummary {
         }
     };
     let ids = || m.vars.iter().enumerate();
+    let compiled = CompiledMechanism::compile(m);
     MechanismSummary {
         name: m.name.clone(),
         file: m.file.clone(),
@@ -134,7 +139,15 @@ pub fn summary(m: &Mechanism) -> MechanismSummary {
             .iter()
             .map(|(w, line)| format!("{w} (line {line})"))
             .collect(),
-        unsupported: CompiledMechanism::compile(m).err().map(|e| e.to_string()),
+        unsupported: compiled.as_ref().err().map(|e| e.to_string()),
+        solves: compiled
+            .as_ref()
+            .map(|c| c.solves().to_vec())
+            .unwrap_or_default(),
+        warnings: compiled
+            .as_ref()
+            .map(|c| c.warnings.clone())
+            .unwrap_or_default(),
     }
 }
 

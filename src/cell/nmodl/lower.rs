@@ -20,7 +20,7 @@ use super::ir::*;
 use std::collections::HashMap;
 
 /// Deepest chain of inlined calls.
-pub const MAX_INLINE_DEPTH: usize = 32;
+pub const MAX_INLINE_DEPTH: usize = 16;
 
 /// Where every variable and literal lives in the instance buffer. Fixed slots come first
 /// (variable homes, literals, outputs); temporaries follow.
@@ -531,7 +531,7 @@ impl<'a> Lowerer<'a> {
             Callee::Procedure(i) => &self.mech.procedures[*i],
         };
         if self.stack.len() > MAX_INLINE_DEPTH {
-            return Err(self.err(line, format!("unsupported: recursive call of {}", c.name)));
+            return Err(self.err(line, format!("unsupported: recursive call of {} (or calls nested deeper than {MAX_INLINE_DEPTH})", c.name)));
         }
         let mut inner = Frame {
             locals: vec![None; c.locals.len()],
@@ -550,6 +550,22 @@ impl<'a> Lowerer<'a> {
     }
 
     fn builtin(&mut self, b: Builtin, r: &[VReg]) -> VReg {
+        if let (Builtin::AtTime, [te]) = (b, r) {
+            // (te - 1e-11 <= t) && (te - 1e-11 > t - dt), nrnoc's fixed-step at_time.
+            let (Some(t), Some(dt)) = (self.mech.var("t"), self.mech.var("dt")) else {
+                return self.konst(0.0);
+            };
+            let (t, dt) = (self.read_var(t, 0), self.read_var(dt, 0));
+            let (Ok(t), Ok(dt)) = (t, dt) else {
+                return self.konst(0.0);
+            };
+            let eps = self.konst(1e-11);
+            let x = self.bin(Bin::Sub, *te, eps);
+            let lo = self.bin(Bin::Sub, t, dt);
+            let a = self.bin(Bin::Le, x, t);
+            let b2 = self.bin(Bin::Gt, x, lo);
+            return self.bin(Bin::And, a, b2);
+        }
         match (b, r) {
             (Builtin::Pow, [x, y]) => self.bin(Bin::Pow, *x, *y),
             (Builtin::Min, [x, y]) => self.bin(Bin::Min, *x, *y),

@@ -12,7 +12,7 @@ use super::error::NmodlError;
 use super::lexer::{tokenize, Tok, Token};
 
 /// Deepest nesting of expressions / statements accepted.
-pub const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 64;
 
 /// Parses one `.mod` file's text; `file` is used in error messages.
 pub fn parse(file: &str, src: &str) -> Result<ModFile, NmodlError> {
@@ -1099,5 +1099,93 @@ fn tok_text(t: &Tok) -> String {
         Tok::Verbatim(_) => "VERBATIM".into(),
         Tok::Title(_) => "TITLE".into(),
         Tok::Eof => "end of file".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(src: &str) -> Vec<Stmt> {
+        let m = parse("t.mod", src).unwrap();
+        m.initial.unwrap().body
+    }
+
+    fn assigned(src: &str) -> Expr {
+        match body_of(&format!("INITIAL {{ {src} }}")).remove(0) {
+            Stmt::Assign { value, .. } => value,
+            other => panic!("not an assignment: {other:?}"),
+        }
+    }
+
+    fn num(x: f64) -> Box<Expr> {
+        Box::new(Expr::Num(x))
+    }
+
+    #[test]
+    fn power_is_right_associative_and_binds_tighter_than_unary_minus() {
+        assert_eq!(
+            assigned("a = 2^3^2"),
+            Expr::Binary(
+                BinOp::Pow,
+                num(2.0),
+                Box::new(Expr::Binary(BinOp::Pow, num(3.0), num(2.0)))
+            )
+        );
+        assert_eq!(
+            assigned("a = -2^2"),
+            Expr::Unary(
+                UnOp::Neg,
+                Box::new(Expr::Binary(BinOp::Pow, num(2.0), num(2.0)))
+            )
+        );
+    }
+
+    #[test]
+    fn units_after_numbers_and_parentheses_are_annotations() {
+        // nocmodl: `real units` and a parenthesised group followed by units.
+        assert_eq!(
+            assigned("a = 1 (mV) + (2) (1/ms)"),
+            Expr::Binary(BinOp::Add, num(1.0), num(2.0))
+        );
+    }
+
+    #[test]
+    fn statements_are_newline_insensitive() {
+        // `a = b` then `-c` on the next line continues the expression, as in yacc nocmodl.
+        let b = body_of("INITIAL {\n a = 1\n -2\n b = 3 }");
+        assert_eq!(b.len(), 2);
+        assert!(matches!(
+            &b[0],
+            Stmt::Assign {
+                value: Expr::Binary(BinOp::Sub, _, _),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn comments_title_limits_and_from_to() {
+        let src = "TITLE a test\nCOMMENT\n anything { here\nENDCOMMENT\n? a comment\n\
+                   NEURON { SUFFIX x RANGE g }\n\
+                   PARAMETER { g = .5 (S/cm2) <0, 1e9> : comment\n e = -70 (mV) }\n\
+                   STATE { z FROM 0 TO 1 }\nINDEPENDENT { t FROM 0 TO 1 WITH 1 (ms) }\n";
+        let m = parse("t.mod", src).unwrap();
+        assert_eq!(m.title.as_deref(), Some("a test"));
+        assert_eq!(m.parameters[0].default, Some(0.5));
+        assert_eq!(m.parameters[0].units.as_deref(), Some("S/cm2"));
+        assert_eq!(m.parameters[0].limits, Some((0.0, 1e9)));
+        assert_eq!(m.parameters[1].default, Some(-70.0));
+        assert_eq!(m.states[0].limits, Some((0.0, 1.0)));
+        assert_eq!(m.independent, vec!["t"]);
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let e = parse("f.mod", "NEURON { SUFFIX x }\nINITIAL {\n  a = * 2\n}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.mod:3:7: syntax error: expected an expression, found '*'"
+        );
     }
 }

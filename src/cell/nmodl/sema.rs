@@ -5,7 +5,8 @@
 //! that UNITS factors and CONSTANTs are constants, and the resolution of every name in every body
 //! (LOCALs, arguments, FUNCTION results, variables, calls). An unknown name is an error at its
 //! `file:line:col`. Blocks that cannot run are kept as `parse_only` entries; it is the kernel
-//! compiler that refuses to run them.
+//! compiler that refuses to run them. PARAMETER defaults are rounded to 6 significant digits as
+//! nocmodl's `%g` does ([`printf_g`]).
 
 use super::ast::{self, MechKind, Span};
 use super::error::NmodlError;
@@ -140,6 +141,18 @@ fn file_stem(file: &str) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// A PARAMETER default as NEURON sees it: nocmodl writes defaults into the generated C with
+/// `%g`, i.e. 6 significant digits (`glbar = 2.857142857142857e-05` becomes `2.85714e-05`;
+/// checked in nrnivmodl 8.2.4's `leak.c`). UNITS and CONSTANT values and numbers inside bodies are
+/// copied verbatim, so only defaults are rounded. Rust's `{:e}` formatting and C's `printf` both
+/// round the exact binary value correctly, so the result is the same double.
+pub fn printf_g(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.5e}").parse().unwrap_or(x)
 }
 
 /// Which ion field a USEION variable name is, e.g. (`na`, `ena`) -> E.
@@ -310,7 +323,7 @@ impl Builder<'_> {
             let id = self.add(&d.name, Role::Parameter, storage, d.span.line);
             let v = &mut self.vars[id];
             v.range = range;
-            v.default = d.default.unwrap_or(0.0);
+            v.default = d.default.map_or(0.0, printf_g);
             v.units = d.units.clone();
             v.limits = d.limits;
         }

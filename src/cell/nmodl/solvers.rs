@@ -13,6 +13,9 @@
 //!   (scopmath `euler_thread`).
 //! - `derivimplicit` is not a rewrite: [`implicit_system`] extracts the states, and the kernel runs
 //!   backward Euler with Newton on the block's `Dx` values.
+//! - KINETIC schemes become their mass-action DERIVATIVE block ([`kinetic_to_derivative`]);
+//!   `METHOD sparse` is then backward Euler as above (checked against NEURON on bio_net's NaV).
+//!   LINEAR blocks are solved for their STATEs ([`linear_unknowns`]) by the same Newton code.
 
 use super::ir::*;
 
