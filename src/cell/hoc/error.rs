@@ -27,6 +27,14 @@ pub enum HocError {
         /// The system's reason.
         message: String,
     },
+    /// The instantiated cell is inconsistent as a whole (checked after the template ran).
+    #[error("template {template}: {message}")]
+    Cell {
+        /// Template name.
+        template: String,
+        /// What is wrong.
+        message: String,
+    },
     /// `--template NAME` names no template in the files read.
     #[error(
         "no template {name} in {where_}; templates found: {}",

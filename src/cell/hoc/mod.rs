@@ -124,7 +124,7 @@ pub fn load_cell(
             .map(|f| f.display().to_string())
             .unwrap_or_default();
         let obj = interp.instantiate_by_name(template, &last_file)?;
-        extract(&interp, obj, template, &last_file)
+        extract(&interp, obj, template)
     })
 }
 
@@ -138,27 +138,19 @@ fn describe_files(files: &[PathBuf]) -> String {
 
 /// Copy the instance's sections (re-indexed from 0), its point processes and detectors, and
 /// the globals into a stand-alone [`LoadedCell`].
-fn extract(
-    interp: &Interpreter,
-    obj: usize,
-    template: &str,
-    file: &str,
-) -> Result<LoadedCell, HocError> {
+fn extract(interp: &Interpreter, obj: usize, template: &str) -> Result<LoadedCell, HocError> {
     let owned = interp.sections_of(obj);
     let new_id = |old: SectionId| owned.iter().position(|s| *s == old).map(SectionId);
     let mut model = CellModel::new();
     for &old in &owned {
         let mut section = interp.model.sections[old.0].clone();
         if let Some(connection) = section.parent {
-            let parent = new_id(connection.parent).ok_or_else(|| {
-                HocError::at(
-                    file,
-                    0,
-                    format!(
-                        "section {} connects to a section outside the cell",
-                        section.name
-                    ),
-                )
+            let parent = new_id(connection.parent).ok_or_else(|| HocError::Cell {
+                template: template.to_string(),
+                message: format!(
+                    "section {} connects to a section outside the cell",
+                    section.name
+                ),
             })?;
             section.parent = Some(Connection {
                 parent,
@@ -191,9 +183,10 @@ fn extract(
             })
         })
         .collect();
-    model
-        .validate()
-        .map_err(|e| HocError::at(file, 0, e.to_string()))?;
+    model.validate().map_err(|e| HocError::Cell {
+        template: template.to_string(),
+        message: e.to_string(),
+    })?;
     Ok(LoadedCell {
         template: template.to_string(),
         model,

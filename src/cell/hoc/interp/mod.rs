@@ -281,7 +281,10 @@ impl<'m> Interpreter<'m> {
         };
         match self.instantiate(&mut frame, index, Vec::new(), 0)? {
             Value::Obj(Some(id)) => Ok(id),
-            _ => Err(HocError::at(file, 0, "template instantiation failed")),
+            _ => Err(HocError::Cell {
+                template: name.to_string(),
+                message: "instantiation did not produce an object".into(),
+            }),
         }
     }
 
