@@ -3,6 +3,8 @@
 //! (known by how it was written), and the error cases: one `file:line: message` line, exit 2,
 //! never a panic or a hang.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -361,4 +363,24 @@ fn two_cell_sources_are_an_error() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("only one of"));
+}
+
+#[test]
+fn a_mechanism_that_cannot_run_is_named_with_the_reason() {
+    let Some(shared) =
+        common::shared_or_skip("a_mechanism_that_cannot_run_is_named_with_the_reason")
+    else {
+        return;
+    };
+    let mod_folder = shared.join("cells/bmtool_tutorial/modfiles");
+    let (code, stderr) = run_cli(
+        "parse_only_point_process.hoc",
+        &["--mod-folder", mod_folder.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("parse_only_point_process.hoc:5: Gfluct2 is not a template or mechanism")
+            && stderr.contains("in the mod folder but cannot run"),
+        "{stderr}"
+    );
 }
