@@ -1,8 +1,9 @@
 //! Command-line declarations only (clap derive). The tree and option names mirror the Python
 //! bmtool so existing scripts keep working: `bmtool [--verbose] plot [--config C] connection
-//! [...] total|percent|...`, `plot raster`, `plot cell rotation`, ...; plus `bmtool graph`. What
-//! each command does lives in `commands`.
+//! [...] total|percent|...`, `plot raster`, `plot cell rotation`, ...; plus `bmtool graph` and
+//! `bmtool util cell [--hoc F] list|info`. What each command does lives in `commands`.
 
+pub mod cell;
 pub mod connectors;
 pub mod graph;
 pub mod plot;
@@ -27,6 +28,8 @@ pub enum Command {
     /// Report on a BMTK model directory: connection matrices and views, spike rasters, reports,
     /// positions, rotations and summaries, as tables and pictures.
     Plot(plot::PlotArgs),
+    /// Utilities; `util cell` loads single cells from HOC templates.
+    Util(cell::UtilArgs),
     /// The directed cell graph: counts, a per-cell connection table, a picture.
     Graph(graph::GraphArgs),
     /// Build SONATA networks with bmtool's connectors from a spec file.

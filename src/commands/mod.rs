@@ -1,6 +1,7 @@
 //! What each command does: turns parsed arguments into library calls and prints or saves the
 //! result. The one place that knows both the CLI and the library.
 
+mod cell;
 mod connection;
 mod connection_views;
 mod graph;
@@ -11,6 +12,7 @@ mod summary;
 
 use std::io::Write;
 
+use crate::cli::cell::UtilCommand;
 use crate::cli::plot::{CellCommand, OutputArgs, PlotCommand};
 mod connectors;
 
@@ -24,6 +26,12 @@ pub enum AppError {
     Sonata(#[from] crate::sonata::SonataError),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    #[error(transparent)]
+    Hoc(#[from] crate::cell::hoc::HocError),
+    #[error(transparent)]
+    CellInfo(#[from] crate::cell::info::InfoError),
+    #[error(transparent)]
+    Nmodl(#[from] crate::cell::nmodl::NmodlError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
@@ -51,6 +59,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             PlotCommand::Cell(cell) => match &cell.command {
                 CellCommand::Rotation(args) => positions::run_rotation(&plot, args),
             },
+        },
+        Command::Util(util) => match &util.command {
+            UtilCommand::Cell(args) => cell::run(args, cli.verbose),
         },
         Command::Graph(args) => graph::run(&args),
         Command::Connectors(c) => match &c.command {

@@ -1,6 +1,7 @@
 //! Text output for pipelines and people: aligned tables, CSV and JSON renderings of results.
 //! Rendering only: the numbers come from `network` (and later `cell`); nothing here computes.
 
+pub mod cell;
 pub mod connectors;
 pub mod table;
 

@@ -38,6 +38,13 @@ pub struct EdgeFiles {
     pub edge_types_file: PathBuf,
 }
 
+/// The expanded JSON of a config file (manifest variables substituted, `network` and
+/// `simulation` links merged, paths resolved), without requiring a network: for single-cell
+/// tools that only need `components`.
+pub fn expanded_json(path: &Path) -> Result<Value, ConfigError> {
+    load_expanded(path, 0)
+}
+
 /// A fully expanded configuration: the merged JSON with every path made absolute (or relative to
 /// the current directory when the config path was), plus the network file lists.
 #[derive(Debug, Clone)]

@@ -78,6 +78,7 @@
 //! Kernels take `&self` and must keep per-cell data in `MechanismData`, so one kernel serves many
 //! simulations at once.
 pub mod compiled;
+pub mod folder;
 pub mod ions;
 pub mod registry;
 
