@@ -1,6 +1,6 @@
-//! `bmtool util cell ...` declarations: which cell (`--config`, `--hoc-folder`, `--hoc`, and
-//! the mechanisms in `--mod-folder`; an Allen `--swc`/`--fit-json` pair can join these as
-//! another source), `--template`, run conditions, and the subcommands `list` and `info`.
+//! `bmtool util cell ...` declarations: which cell (`--config`, `--hoc-folder`, `--hoc`, or an
+//! Allen `--swc`/`--fit-json` pair, and the mechanisms in `--mod-folder`), `--template`, run
+//! conditions, and the subcommands `list`, `info` and `mechanisms`.
 
 use std::path::PathBuf;
 
@@ -42,7 +42,8 @@ pub struct CellArgs {
     pub command: CellCommand,
 }
 
-/// Cell files: at most one of `--config`, `--hoc-folder`, `--hoc` (default: HOC files in ./).
+/// Cell files: at most one of `--config`, `--hoc-folder`, `--hoc`, `--swc` (default: HOC files
+/// in ./).
 #[derive(Debug, Args)]
 pub struct CellSourceArgs {
     /// A BMTK simulation_config.json: templates from components.templates_dir, mechanisms from
@@ -62,6 +63,15 @@ pub struct CellSourceArgs {
     /// folder beside the HOC files, if any).
     #[arg(long, global = true)]
     pub mod_folder: Option<PathBuf>,
+
+    /// An Allen Cell Types morphology (.swc), built as bmtk's aibs_perisomatic processing does;
+    /// needs --fit-json.
+    #[arg(long, global = true, requires = "fit_json")]
+    pub swc: Option<PathBuf>,
+
+    /// The Allen model's parameter file (*_fit.json) for --swc.
+    #[arg(long, global = true, requires = "swc")]
+    pub fit_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +80,8 @@ pub enum CellCommand {
     List(ListArgs),
     /// One cell's sections, segments and mechanism parameters.
     Info(InfoArgs),
+    /// The mechanisms of a mod folder: kind, ions, RANGE and GLOBAL parameters with defaults.
+    Mechanisms(ListArgs),
 }
 
 #[derive(Debug, Args)]

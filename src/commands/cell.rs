@@ -23,6 +23,14 @@ struct CellFiles {
 
 /// Run `bmtool util cell ...`.
 pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
+    if let CellCommand::Mechanisms(list) = &args.command {
+        // A mod folder needs no cell: answer before looking for HOC files.
+        super::print(&mechanism_listing(&args.source, list.format)?);
+        return Ok(());
+    }
+    if let (Some(swc), Some(fit)) = (&args.source.swc, &args.source.fit_json) {
+        return allen(args, swc, fit);
+    }
     let files = resolve_files(&args.source)?;
     if verbose {
         eprintln!(
@@ -46,6 +54,7 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
     };
     let text = match &args.command {
         CellCommand::List(list) => list_templates(source, options, list.format)?,
+        CellCommand::Mechanisms(list) => mechanism_listing(&args.source, list.format)?,
         CellCommand::Info(info) => {
             let cell = selected_cell(source, args, options)?;
             let described = cell_info(&cell.model, &mechanisms.registry, &cell.name)?;
@@ -81,6 +90,74 @@ fn selected_cell(
         name: template,
         model: cell.model,
     })
+}
+
+/// `bmtool util cell mechanisms`: what a mod folder provides, without loading any cell.
+fn mechanism_listing(source: &CellSourceArgs, format: CellFormat) -> Result<String, AppError> {
+    let folder = match &source.mod_folder {
+        Some(folder) => folder.clone(),
+        None if source.swc.is_some() => {
+            let swc = source.swc.as_deref().unwrap_or(Path::new("."));
+            modfiles_in(swc.parent().unwrap_or(Path::new("."))).ok_or_else(no_mod_folder)?
+        }
+        None => resolve_files(source)?
+            .mod_folder
+            .ok_or_else(no_mod_folder)?,
+    };
+    let rows = crate::cell::nmodl::listing::list_mod_folder(&folder)?;
+    Ok(match format {
+        CellFormat::Table => crate::cell::nmodl::listing::render_table(&rows),
+        CellFormat::Json => crate::cell::nmodl::listing::render_json(&rows),
+    })
+}
+
+fn no_mod_folder() -> AppError {
+    AppError::Usage("no mod folder: pass --mod-folder DIR".into())
+}
+
+/// `--swc FILE --fit-json FILE`: an Allen perisomatic cell (mechanisms from --mod-folder or the
+/// modfiles/ folder beside the SWC file).
+fn allen(args: &CellArgs, swc: &Path, fit: &Path) -> Result<(), AppError> {
+    let mod_folder = match &args.source.mod_folder {
+        Some(folder) => Some(folder.clone()),
+        None => modfiles_in(swc.parent().unwrap_or(Path::new("."))),
+    };
+    let mechanisms = CellMechanisms::load(mod_folder.as_deref())?;
+    let mut cell = crate::cell::allen::load(swc, fit)?;
+    if let Some(celsius) = args.celsius {
+        cell.model.celsius_degc = celsius;
+    }
+    if let Some(v_init) = args.v_init {
+        cell.model.v_init_mv = v_init;
+    }
+    let name = swc
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "allen_cell".into());
+    let text = match &args.command {
+        CellCommand::List(list) => {
+            let rows = vec![TemplateRow {
+                template: name,
+                sections: Some(cell.model.sections.len()),
+                compartments: Some(cell.model.sections.iter().map(|s| s.nseg).sum()),
+                error: None,
+            }];
+            match list.format {
+                CellFormat::Table => template_table(&rows),
+                CellFormat::Json => json(&rows),
+            }
+        }
+        CellCommand::Info(info) => {
+            let described = cell_info(&cell.model, &mechanisms.registry, &name)?;
+            match info.format {
+                CellFormat::Table => info_table(&described),
+                CellFormat::Json => json(&described),
+            }
+        }
+        CellCommand::Mechanisms(list) => mechanism_listing(&args.source, list.format)?,
+    };
+    super::print(&text);
+    Ok(())
 }
 
 fn describe(files: &[PathBuf]) -> String {

@@ -32,6 +32,8 @@ pub enum AppError {
     CellInfo(#[from] crate::cell::info::InfoError),
     #[error(transparent)]
     Nmodl(#[from] crate::cell::nmodl::NmodlError),
+    #[error(transparent)]
+    Allen(#[from] crate::cell::allen::AllenError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
