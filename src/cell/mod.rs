@@ -2,4 +2,5 @@
 pub mod mechanism;
 pub mod morphology;
 pub mod nmodl;
+pub mod protocols;
 pub mod solver;

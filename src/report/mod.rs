@@ -1,6 +1,9 @@
 //! Text output for pipelines and people: aligned tables, CSV and JSON renderings of results.
 //! Rendering only: the numbers come from `network` (and later `cell`); nothing here computes.
 
+pub mod progress;
+pub mod protocols;
+
 use crate::network::Matrix;
 
 /// Output formats for numbers.
