@@ -125,6 +125,107 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for ExpSum<'_> {
     }
 }
 
+/// `expm1(x)/x`, 1 at x = 0, accurate for every x.
+fn expm1_over_x(x: f64) -> f64 {
+    if x.abs() < 1e-5 {
+        1.0 + x / 2.0 + x * x / 6.0
+    } else {
+        x.exp_m1() / x
+    }
+}
+
+/// The double exponential in divided-difference form, regular where bmtool's form is
+/// degenerate: parameters `[p, q, tau1, tau2]`, value
+/// `v0 + p (e2 - 1) + q (e1 - e2)/(tau1 - tau2)` with `e_j = exp(-t/tau_j)`, i.e.
+/// `a1 = q/(tau1 - tau2)`, `a2 = p - a1`. The divided difference is computed as
+/// `e2 · t/(tau1 tau2) · expm1(t (tau1 - tau2)/(tau1 tau2)) / (...)`, finite at tau1 = tau2,
+/// so the fit walks through the a1 = -a2 -> ±inf valley in a few steps.
+struct DoubleExp<'a> {
+    t_ms: &'a [f64],
+    v_mv: &'a [f64],
+    v0_mv: f64,
+    params: DVector<f64>,
+}
+
+impl DoubleExp<'_> {
+    /// Model value at `t` for (p, q, tau1, tau2).
+    fn model(v0: f64, p: f64, q: f64, tau1: f64, tau2: f64, t: f64) -> f64 {
+        let e2 = (-t / tau2).exp();
+        let k = t / (tau1 * tau2);
+        let x = k * (tau1 - tau2);
+        // Near tau1 = tau2 the expm1 form avoids cancellation; far from it (where expm1 could
+        // overflow while e2 underflows) the plain difference is exact enough.
+        let divided = if x.abs() < 1.0 {
+            e2 * k * expm1_over_x(x)
+        } else {
+            ((-t / tau1).exp() - e2) / (tau1 - tau2)
+        };
+        v0 + p * (e2 - 1.0) + q * divided
+    }
+
+    fn values(&self, params: &[f64; 4]) -> impl Iterator<Item = f64> + '_ {
+        let [p, q, tau1, tau2] = *params;
+        let v0 = self.v0_mv;
+        self.t_ms.iter().map(move |&t| Self::model(v0, p, q, tau1, tau2, t))
+    }
+
+    fn current(&self) -> [f64; 4] {
+        [self.params[0], self.params[1], self.params[2], self.params[3]]
+    }
+}
+
+impl LeastSquaresProblem<f64, Dyn, Dyn> for DoubleExp<'_> {
+    type ResidualStorage = Owned<f64, Dyn>;
+    type JacobianStorage = Owned<f64, Dyn, Dyn>;
+    type ParameterStorage = Owned<f64, Dyn>;
+
+    fn set_params(&mut self, x: &DVector<f64>) {
+        self.params.copy_from(x);
+        for j in 2..4 {
+            self.params[j] = self.params[j].max(TAU_MIN_MS);
+        }
+    }
+
+    fn params(&self) -> DVector<f64> {
+        self.params.clone()
+    }
+
+    fn residuals(&self) -> Option<DVector<f64>> {
+        let values = self.values(&self.current());
+        Some(DVector::from_iterator(
+            self.t_ms.len(),
+            values.zip(self.v_mv).map(|(f, v)| f - v),
+        ))
+    }
+
+    fn jacobian(&self) -> Option<DMatrix<f64>> {
+        let m = self.t_ms.len();
+        let [_, _, tau1, tau2] = self.current();
+        let mut jacobian = DMatrix::zeros(m, 4);
+        // p and q enter linearly: their columns are the basis functions themselves.
+        let unit_p = self.values(&[1.0, 0.0, tau1, tau2]).map(|f| f - self.v0_mv);
+        for (i, value) in unit_p.enumerate() {
+            jacobian[(i, 0)] = value;
+        }
+        let unit_q = self.values(&[0.0, 1.0, tau1, tau2]).map(|f| f - self.v0_mv);
+        for (i, value) in unit_q.enumerate() {
+            jacobian[(i, 1)] = value;
+        }
+        // The time constants by central differences.
+        for j in 2..4 {
+            let h = 1e-6 * self.params[j].abs().max(TAU_MIN_MS);
+            let (mut up, mut down) = (self.current(), self.current());
+            up[j] += h;
+            down[j] -= h;
+            let column = self.values(&up).zip(self.values(&down));
+            for (i, (a, b)) in column.enumerate() {
+                jacobian[(i, j)] = (a - b) / (2.0 * h);
+            }
+        }
+        Some(jacobian)
+    }
+}
+
 fn fit_sum(t_ms: &[f64], v_mv: &[f64], v0_mv: f64, p0: &[f64]) -> (Vec<f64>, String, bool, usize, f64) {
     let terms = p0.len() / 2;
     let mut problem = ExpSum {
@@ -135,13 +236,7 @@ fn fit_sum(t_ms: &[f64], v_mv: &[f64], v0_mv: f64, p0: &[f64]) -> (Vec<f64>, Str
         terms,
     };
     problem.set_params(&DVector::from_column_slice(p0));
-    let patience = MAX_EVALUATIONS / (p0.len() + 1);
-    let (problem, report) = LevenbergMarquardt::new()
-        .with_ftol(SCIPY_TOL)
-        .with_xtol(SCIPY_TOL)
-        .with_gtol(SCIPY_TOL)
-        .with_patience(patience)
-        .minimize(problem);
+    let (problem, report) = minimizer(p0.len()).minimize(problem);
     let params: Vec<f64> = problem.params.iter().copied().collect();
     let rms = problem
         .residuals()
@@ -177,16 +272,42 @@ pub fn fit_single(t_ms: &[f64], v_mv: &[f64], v_rest_mv: f64, a_guess: f64, tau0
 /// bmtool's `tau_double_exponential` fit with f(0) = `v_rest_mv`, starting from
 /// `p0 = (a1, a2, tau1, tau2)`; tau is the slower term.
 pub fn fit_double(t_ms: &[f64], v_mv: &[f64], v_rest_mv: f64, p0: [f64; 4]) -> ExpFit {
-    let (p, termination, converged, evaluations, rms_mv) = fit_sum(t_ms, v_mv, v_rest_mv, &p0);
-    let (a1, a2, tau1, tau2) = (p[0], p[1], p[2], p[3]);
+    let [a1, a2, tau1, tau2] = p0;
+    let start = [a1 + a2, a1 * (tau1 - tau2), tau1, tau2];
+    let mut problem = DoubleExp {
+        t_ms,
+        v_mv,
+        v0_mv: v_rest_mv,
+        params: DVector::zeros(4),
+    };
+    problem.set_params(&DVector::from_column_slice(&start));
+    let (problem, report) = minimizer(4).minimize(problem);
+    let [p, q, tau1, tau2] = problem.current();
+    let a1 = q / (tau1 - tau2);
+    let a2 = p - a1;
+    let rms_mv = problem
+        .residuals()
+        .map(|r| (r.norm_squared() / t_ms.len().max(1) as f64).sqrt())
+        .unwrap_or(f64::NAN);
+    let popt = vec![v_rest_mv - a1 - a2, a1, a2, tau1, tau2];
+    let finite = [p, q, tau1, tau2, rms_mv].iter().all(|x| x.is_finite());
     ExpFit {
-        popt: vec![v_rest_mv - a1 - a2, a1, a2, tau1, tau2],
         tau_ms: tau1.max(tau2),
-        converged,
-        termination,
-        evaluations,
+        converged: report.termination.was_successful() && finite,
+        termination: format!("{:?}", report.termination),
+        evaluations: report.number_of_evaluations,
         rms_mv,
+        popt,
     }
+}
+
+/// Levenberg-Marquardt with scipy's tolerances and evaluation budget for `n` parameters.
+fn minimizer(n: usize) -> LevenbergMarquardt<f64> {
+    LevenbergMarquardt::new()
+        .with_ftol(SCIPY_TOL)
+        .with_xtol(SCIPY_TOL)
+        .with_gtol(SCIPY_TOL)
+        .with_patience(MAX_EVALUATIONS / (n + 1))
 }
 
 #[cfg(test)]
