@@ -26,7 +26,8 @@ pub const MAX_EVALUATIONS: usize = 10_000;
 pub struct ExpFit {
     /// bmtool's `popt`: `(a0, a, tau)` or `(a0, a1, a2, tau1, tau2)` (mV, ms).
     pub popt: Vec<f64>,
-    /// The time constant bmtool reports (the fitted tau, or the larger of tau1 and tau2) (ms).
+    /// The time constant bmtool reports (the fitted tau, or the larger of tau1 and tau2, leaving
+    /// out a term of negligible amplitude) (ms).
     pub tau_ms: f64,
     /// True when the optimiser met its convergence test and every parameter is finite.
     pub converged: bool,
@@ -292,12 +293,28 @@ pub fn fit_double(t_ms: &[f64], v_mv: &[f64], v_rest_mv: f64, p0: [f64; 4]) -> E
     let popt = vec![v_rest_mv - a1 - a2, a1, a2, tau1, tau2];
     let finite = [p, q, tau1, tau2, rms_mv].iter().all(|x| x.is_finite());
     ExpFit {
-        tau_ms: tau1.max(tau2),
+        tau_ms: slow_tau(a1, a2, tau1, tau2),
         converged: report.termination.was_successful() && finite,
         termination: format!("{:?}", report.termination),
         evaluations: report.number_of_evaluations,
         rms_mv,
         popt,
+    }
+}
+
+/// Relative amplitude below which a double-exponential term is taken as absent.
+pub const NEGLIGIBLE_AMPLITUDE: f64 = 1e-6;
+
+/// bmtool's `max(tau1, tau2)`, except that a term whose amplitude is negligible (below
+/// `NEGLIGIBLE_AMPLITUDE` of |a1| + |a2|) does not count: on a purely single-exponential
+/// response the spare term keeps an arbitrary time constant with a ~1e-12 mV amplitude, and
+/// bmtool would report that arbitrary number.
+pub fn slow_tau(a1: f64, a2: f64, tau1: f64, tau2: f64) -> f64 {
+    let floor = NEGLIGIBLE_AMPLITUDE * (a1.abs() + a2.abs());
+    match (a1.abs() > floor, a2.abs() > floor) {
+        (true, false) => tau1,
+        (false, true) => tau2,
+        _ => tau1.max(tau2),
     }
 }
 
