@@ -21,6 +21,34 @@ use serde_json::Value;
 
 const DT_MS: f64 = 0.025;
 
+/// CPU seconds used by this process so far (user + system, all threads), from /proc/self/stat
+/// at Linux's 100 ticks per second; NaN elsewhere. On a shared, loaded machine wall time is
+/// inflated by other jobs, so speed-ups are given on CPU time (as NEURON's are) and on wall time.
+fn cpu_s() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    let Some((_, fields)) = stat.rsplit_once(')') else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = fields.split_whitespace().collect();
+    let ticks = |k: usize| {
+        fields
+            .get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // After the command name: state is field 0, utime 11, stime 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Wall and CPU seconds of `work`.
+fn timed<T>(work: impl FnOnce() -> T) -> (T, f64, f64) {
+    let (wall, cpu) = (Instant::now(), cpu_s());
+    let out = work();
+    (out, wall.elapsed().as_secs_f64(), cpu_s() - cpu)
+}
+
 /// NEURON's single-thread CPU seconds for one cell (timings.json, clean rerun at dt 0.025).
 struct NeuronTimes {
     fi_s: f64,
@@ -55,15 +83,14 @@ fn bench_cell(name: &str, model: &CellModel, registry: &MechanismRegistry, neuro
         threshold_mv: -15.0,
         inclusive: false,
     };
-    let start = Instant::now();
-    let fi = run_fi(&cell, &fi_params, None).expect("FI runs");
-    let fi_s = start.elapsed().as_secs_f64();
+    let (fi, fi_s, fi_cpu_s) = timed(|| run_fi(&cell, &fi_params, None).expect("FI runs"));
     let same = fi.nspks == neuron.fi_nspks;
     println!(
-        "{name:<14} FI sweep {:>2} x 2500 ms: {fi_s:7.2} s  NEURON {:6.2} s  speed-up {:5.1}x  counts {}",
+        "{name:<14} FI sweep {:>2} x 2500 ms: wall {fi_s:6.2} s, CPU {fi_cpu_s:6.2} s | NEURON CPU {:6.2} s | speed-up wall {:4.1}x, CPU {:4.1}x | counts {}",
         fi.amps_pa.len(),
         neuron.fi_s,
         neuron.fi_s / fi_s,
+        neuron.fi_s / fi_cpu_s,
         if same { "identical" } else { "DIFFER" }
     );
     let zap_params = ZapParams {
@@ -72,13 +99,12 @@ fn bench_cell(name: &str, model: &CellModel, registry: &MechanismRegistry, neuro
         fend_hz: 15.0,
         ..ZapParams::default()
     };
-    let start = Instant::now();
-    let zap = run_zap(&cell, &zap_params).expect("ZAP runs");
-    let zap_s = start.elapsed().as_secs_f64();
+    let (zap, zap_s, zap_cpu_s) = timed(|| run_zap(&cell, &zap_params).expect("ZAP runs"));
     println!(
-        "{name:<14} ZAP 15.5 s:               {zap_s:7.2} s  NEURON {:6.2} s  speed-up {:5.1}x  (peak {:.3} Hz)",
+        "{name:<14} ZAP 15.5 s:               wall {zap_s:6.2} s, CPU {zap_cpu_s:6.2} s | NEURON CPU {:6.2} s | speed-up wall {:4.1}x, CPU {:4.1}x | peak {:.3} Hz",
         neuron.zap_s,
         neuron.zap_s / zap_s,
+        neuron.zap_s / zap_cpu_s,
         zap.peak_freq_hz
     );
     bench_exp2_fit(name, &cell);
@@ -96,7 +122,12 @@ fn bench_exp2_fit(name: &str, cell: &ProtocolCell) {
     let passive = run_passive(cell, &params).expect("passive runs");
     let sag = passive.sag.expect("exp2 measures sag");
     let (t_inj, v_inj) = passive.window();
-    let p0 = [sag.v_sag_mv, -sag.v_max_diff_mv, sag.t_peak_ms, passive.tau_simple_ms];
+    let p0 = [
+        sag.v_sag_mv,
+        -sag.v_max_diff_mv,
+        sag.t_peak_ms,
+        passive.tau_simple_ms,
+    ];
     let mut best = f64::INFINITY;
     let mut fit = None;
     for _ in 0..5 {

@@ -34,7 +34,13 @@ struct Report {
 }
 
 impl Report {
-    fn add(&mut self, what: impl Into<String>, ours: impl ToString, reference: impl ToString, ok: bool) {
+    fn add(
+        &mut self,
+        what: impl Into<String>,
+        ours: impl ToString,
+        reference: impl ToString,
+        ok: bool,
+    ) {
         self.checks.push(Check {
             what: what.into(),
             ours: ours.to_string(),
@@ -57,14 +63,20 @@ impl Report {
         let mut out = format!("\n{title}\n");
         for c in &self.checks {
             let mark = if c.ok { "ok  " } else { "FAIL" };
-            let _ = writeln!(out, "  {mark} {:<34} ours {:<28} NEURON {}", c.what, c.ours, c.reference);
+            let _ = writeln!(
+                out,
+                "  {mark} {:<34} ours {:<28} NEURON {}",
+                c.what, c.ours, c.reference
+            );
         }
         out
     }
 }
 
 fn f(value: &Value) -> f64 {
-    value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
 fn passive_checks(cell: &ProtocolCell, reference: &Value, report: &mut Report) {
@@ -81,16 +93,45 @@ fn passive_checks(cell: &ProtocolCell, reference: &Value, report: &mut Report) {
         let neuron = &reference["results"][method.name()];
         let m = method.name();
         if method == TauMethod::Simple {
-            report.absolute("passive V_rest (mV)", ours.v_rest_mv, f(&neuron["v_rest"]), 0.05);
-            report.relative("passive R_in (MOhm)", ours.r_in_mohm, f(&neuron["r_in"]), 0.005);
+            report.absolute(
+                "passive V_rest (mV)",
+                ours.v_rest_mv,
+                f(&neuron["v_rest"]),
+                0.05,
+            );
+            report.relative(
+                "passive R_in (MOhm)",
+                ours.r_in_mohm,
+                f(&neuron["r_in"]),
+                0.005,
+            );
         }
         let tau = ours.tau_ms.unwrap_or(f64::NAN);
-        let tolerance = if method == TauMethod::Exp2 { 0.01 } else { 0.005 };
-        report.relative(&format!("passive tau {m} (ms)"), tau, f(&neuron["tau"]), tolerance);
+        let tolerance = if method == TauMethod::Exp2 {
+            0.01
+        } else {
+            0.005
+        };
+        report.relative(
+            &format!("passive tau {m} (ms)"),
+            tau,
+            f(&neuron["tau"]),
+            tolerance,
+        );
         if method == TauMethod::Exp2 {
             let sag = ours.sag.expect("exp2 measures sag");
-            report.absolute("passive v_sag (mV)", sag.v_sag_mv, f(&neuron["v_sag"]), 0.05);
-            report.absolute("passive sag_norm", sag.sag_norm, f(&neuron["sag_norm"]), 1e-3);
+            report.absolute(
+                "passive v_sag (mV)",
+                sag.v_sag_mv,
+                f(&neuron["v_sag"]),
+                0.05,
+            );
+            report.absolute(
+                "passive sag_norm",
+                sag.sag_norm,
+                f(&neuron["sag_norm"]),
+                1e-3,
+            );
         }
     }
 }
@@ -108,7 +149,12 @@ fn iclamp_checks(cell: &ProtocolCell, reference: &Value, report: &mut Report) {
         let ours = run_iclamp(cell, &params).unwrap_or_else(|e| panic!("iclamp: {e}"));
         let key = format!("{}", f(amp) as i64);
         let expected = reference["results"][&key]["nspks"].as_u64().expect("nspks") as usize;
-        report.add(format!("iclamp {key} pA spikes"), ours.nspks, expected, ours.nspks == expected);
+        report.add(
+            format!("iclamp {key} pA spikes"),
+            ours.nspks,
+            expected,
+            ours.nspks == expected,
+        );
     }
 }
 
@@ -124,7 +170,12 @@ fn fi_checks(cell: &ProtocolCell, reference: &Value, report: &mut Report) {
         inclusive: false,
     };
     let ours = run_fi(cell, &params, None).unwrap_or_else(|e| panic!("fi: {e}"));
-    let amps: Vec<f64> = reference["results"]["amps_pA"].as_array().unwrap().iter().map(f).collect();
+    let amps: Vec<f64> = reference["results"]["amps_pA"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(f)
+        .collect();
     let counts: Vec<usize> = reference["results"]["nspks"]
         .as_array()
         .unwrap()
@@ -133,10 +184,30 @@ fn fi_checks(cell: &ProtocolCell, reference: &Value, report: &mut Report) {
         .collect();
     // serde_json parses decimals to within an ulp, so amplitudes compare to 1e-9 pA.
     let same_amps = ours.amps_pa.len() == amps.len()
-        && ours.amps_pa.iter().zip(&amps).all(|(a, b)| (a - b).abs() < 1e-9);
-    report.add("fi trials (bmtool count)", ours.amps_pa.len(), amps.len(), same_amps);
-    let equal = ours.nspks.iter().zip(&counts).filter(|(a, b)| a == b).count();
-    let worst = ours.nspks.iter().zip(&counts).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+        && ours
+            .amps_pa
+            .iter()
+            .zip(&amps)
+            .all(|(a, b)| (a - b).abs() < 1e-9);
+    report.add(
+        "fi trials (bmtool count)",
+        ours.amps_pa.len(),
+        amps.len(),
+        same_amps,
+    );
+    let equal = ours
+        .nspks
+        .iter()
+        .zip(&counts)
+        .filter(|(a, b)| a == b)
+        .count();
+    let worst = ours
+        .nspks
+        .iter()
+        .zip(&counts)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap_or(0);
     let differing: Vec<String> = ours
         .nspks
         .iter()
@@ -155,7 +226,11 @@ fn fi_checks(cell: &ProtocolCell, reference: &Value, report: &mut Report) {
 }
 
 fn zap_checks(cell: &ProtocolCell, results: &Value, report: &mut Report) {
-    let key = if results["protocols"]["ZAP_10pA"].is_object() { "ZAP_10pA" } else { "ZAP" };
+    let key = if results["protocols"]["ZAP_10pA"].is_object() {
+        "ZAP_10pA"
+    } else {
+        "ZAP"
+    };
     let reference = &results["protocols"][key];
     let p = &reference["params"];
     let params = ZapParams {
@@ -172,17 +247,37 @@ fn zap_checks(cell: &ProtocolCell, results: &Value, report: &mut Report) {
     let ours = run_zap(cell, &params).unwrap_or_else(|e| panic!("zap: {e}"));
     let r = &reference["results"];
     let bin = f(&r["freq_resolution_Hz"]);
-    report.absolute(&format!("{key} peak f smooth9 (Hz)"), ours.peak_freq_hz, f(&r["peak_freq_Hz_smooth9"]), bin * 1.0001);
-    report.relative(&format!("{key} peak |Z| smooth9 (MOhm)"), ours.peak_impedance_mohm, f(&r["peak_impedance_MOhm_smooth9"]), 0.01);
-    report.add(format!("{key} n_fft"), ours.n_fft, r["n_fft"].clone(), ours.n_fft as u64 == r["n_fft"].as_u64().unwrap_or(0));
+    report.absolute(
+        &format!("{key} peak f smooth9 (Hz)"),
+        ours.peak_freq_hz,
+        f(&r["peak_freq_Hz_smooth9"]),
+        bin * 1.0001,
+    );
+    report.relative(
+        &format!("{key} peak |Z| smooth9 (MOhm)"),
+        ours.peak_impedance_mohm,
+        f(&r["peak_impedance_MOhm_smooth9"]),
+        0.01,
+    );
+    report.add(
+        format!("{key} n_fft"),
+        ours.n_fft,
+        r["n_fft"].clone(),
+        ours.n_fft as u64 == r["n_fft"].as_u64().unwrap_or(0),
+    );
 }
 
 /// Run every protocol of `reference_cell` at `dt` and compare; panics listing the failures.
 fn conform(reference_cell: ReferenceCell, dt: &str) {
     let test = format!("{} dt {dt}", reference_cell.name);
-    let Some(shared) = common::shared_or_skip(&test) else { return };
+    let Some(shared) = common::shared_or_skip(&test) else {
+        return;
+    };
     let report = run_all(&shared, reference_cell, dt);
-    let text = report.text(&format!("{} at dt {dt} ms vs NEURON 8.2.4 + bmtool 0.8.7", reference_cell.name));
+    let text = report.text(&format!(
+        "{} at dt {dt} ms vs NEURON 8.2.4 + bmtool 0.8.7",
+        reference_cell.name
+    ));
     eprintln!("{text}");
     assert!(report.checks.iter().all(|c| c.ok), "{text}");
 }

@@ -12,7 +12,9 @@ use bmtool::cell::morphology::{CellModel, Discretization};
 use bmtool::cell::protocols::fit::{fit_double, fit_single};
 use bmtool::cell::protocols::*;
 use bmtool::cell::solver::SimError;
-use bmtool::plot::cell::{iclamp_figure, passive_figure, zap_trace_figure, FiFigure, ImpedanceFigure};
+use bmtool::plot::cell::{
+    iclamp_figure, passive_figure, zap_trace_figure, FiFigure, ImpedanceFigure,
+};
 use bmtool::report::protocols as render;
 use bmtool::report::OutputFormat;
 
@@ -65,12 +67,27 @@ fn passive_single_compartment_matches_cable_theory() {
         };
         let r = run_passive(&cell, &params).unwrap();
         assert!((r.v_rest_mv - E_MV).abs() < 1e-9, "V_rest {}", r.v_rest_mv);
-        assert!((r.r_in_mohm - r_in_mohm).abs() < 1e-6 * r_in_mohm, "R_in {} vs {r_in_mohm}", r.r_in_mohm);
+        assert!(
+            (r.r_in_mohm - r_in_mohm).abs() < 1e-6 * r_in_mohm,
+            "R_in {} vs {r_in_mohm}",
+            r.r_in_mohm
+        );
         let tau = r.tau_ms.expect("tau determined");
         // simple is quantised to the sample grid: within one dt of the true 63.2 % time.
-        let tolerance = if method == TauMethod::Simple { cell.dt_ms } else { 1e-3 * tau_ms };
-        assert!((tau - tau_euler_ms).abs() <= tolerance, "{method:?} tau {tau} vs {tau_euler_ms}: {:?}", r.fit);
-        assert!((tau - tau_ms).abs() <= 0.005 * tau_ms, "{method:?} tau {tau} vs cm/g = {tau_ms}");
+        let tolerance = if method == TauMethod::Simple {
+            cell.dt_ms
+        } else {
+            1e-3 * tau_ms
+        };
+        assert!(
+            (tau - tau_euler_ms).abs() <= tolerance,
+            "{method:?} tau {tau} vs {tau_euler_ms}: {:?}",
+            r.fit
+        );
+        assert!(
+            (tau - tau_ms).abs() <= 0.005 * tau_ms,
+            "{method:?} tau {tau} vs cm/g = {tau_ms}"
+        );
         if let Some(sag) = r.sag {
             assert!(sag.v_sag_mv.abs() < 1e-9, "a passive cell has no sag");
         }
@@ -99,7 +116,8 @@ fn passive_text_shows_the_derivation() {
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
-    let json: serde_json::Value = serde_json::from_str(&render::passive(&r, OutputFormat::Json)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&render::passive(&r, OutputFormat::Json)).unwrap();
     assert_eq!(json["params"]["method"], "exp2");
     assert!(json["fit"]["popt"].as_array().unwrap().len() == 5);
     let csv = render::trace_csv(&r.trace);
@@ -119,15 +137,35 @@ fn pictures_of_every_protocol() {
     let passive = run_passive(&cell, &params).unwrap();
     bmtool::plot::save(&dir.join("passive.png"), &passive_figure(&passive), true).unwrap();
     let zap = run_zap(&cell, &ZapParams::default()).unwrap();
-    bmtool::plot::save(&dir.join("zap.png"), &ImpedanceFigure { result: &zap }, true).unwrap();
+    bmtool::plot::save(
+        &dir.join("zap.png"),
+        &ImpedanceFigure { result: &zap },
+        true,
+    )
+    .unwrap();
     bmtool::plot::save(&dir.join("zap_trace.svg"), &zap_trace_figure(&zap), true).unwrap();
     let hh_model = hh_compartment();
     let hh = ProtocolCell::new(&hh_model, &registry).unwrap();
     let clamp = run_iclamp(&hh, &IclampParams::default()).unwrap();
     bmtool::plot::save(&dir.join("iclamp.png"), &iclamp_figure(&clamp), true).unwrap();
-    let fi = run_fi(&hh, &FiParams { i_stop_pa: 500.0, i_increment_pa: 50.0, ..FiParams::default() }, None).unwrap();
+    let fi = run_fi(
+        &hh,
+        &FiParams {
+            i_stop_pa: 500.0,
+            i_increment_pa: 50.0,
+            ..FiParams::default()
+        },
+        None,
+    )
+    .unwrap();
     bmtool::plot::save(&dir.join("fi.svg"), &FiFigure { result: &fi }, true).unwrap();
-    for name in ["passive.png", "zap.png", "zap_trace.svg", "iclamp.png", "fi.svg"] {
+    for name in [
+        "passive.png",
+        "zap.png",
+        "zap_trace.svg",
+        "iclamp.png",
+        "fi.svg",
+    ] {
         let size = std::fs::metadata(dir.join(name)).unwrap().len();
         assert!(size > 1000, "{name} is {size} bytes");
     }
@@ -151,7 +189,11 @@ fn passive_compartment_impedance_is_its_rc_low_pass() {
         if (10.0..90.0).contains(&f) {
             let expected = r_mohm / (1.0 + (2.0 * std::f64::consts::PI * f * tau_s).powi(2)).sqrt();
             let ratio = p.impedance_smooth_mohm[k] / expected;
-            assert!((ratio - 1.0).abs() < 0.05, "f {f}: |Z| {} vs RC {expected}", p.impedance_smooth_mohm[k]);
+            assert!(
+                (ratio - 1.0).abs() < 0.05,
+                "f {f}: |Z| {} vs RC {expected}",
+                p.impedance_smooth_mohm[k]
+            );
         }
     }
     // A low pass: the peak sits at the lowest frequencies.
@@ -191,7 +233,15 @@ fn fi_reports_bmtool_trial_count_and_counts_in_order() {
         };
         assert_eq!(run_iclamp(&cell, &single).unwrap().nspks, n, "{amp} pA");
     }
-    let inclusive = run_fi(&cell, &FiParams { inclusive: true, ..params }, None).unwrap();
+    let inclusive = run_fi(
+        &cell,
+        &FiParams {
+            inclusive: true,
+            ..params
+        },
+        None,
+    )
+    .unwrap();
     assert_eq!(inclusive.amps_pa.len(), 7);
     assert!(!inclusive.stop_excluded);
     assert_eq!(render::fi_csv(&inclusive).lines().count(), 8);
@@ -207,12 +257,27 @@ fn window_past_tstop_is_an_error() {
         ..PassiveParams::default()
     };
     let error = run_passive(&cell, &params).unwrap_err();
-    assert!(matches!(error, ProtocolError::WindowExceedsTstop { .. }), "{error}");
+    assert!(
+        matches!(error, ProtocolError::WindowExceedsTstop { .. }),
+        "{error}"
+    );
     assert!(error.to_string().contains("1200 ms"), "{error}");
-    let zap = ZapParams { tstop_ms: 500.0, ..ZapParams::default() };
-    assert!(matches!(run_zap(&cell, &zap), Err(ProtocolError::WindowExceedsTstop { .. })));
-    let clamp = IclampParams { tstop_ms: 1000.0, ..IclampParams::default() };
-    assert!(matches!(run_iclamp(&cell, &clamp), Err(ProtocolError::WindowExceedsTstop { .. })));
+    let zap = ZapParams {
+        tstop_ms: 500.0,
+        ..ZapParams::default()
+    };
+    assert!(matches!(
+        run_zap(&cell, &zap),
+        Err(ProtocolError::WindowExceedsTstop { .. })
+    ));
+    let clamp = IclampParams {
+        tstop_ms: 1000.0,
+        ..IclampParams::default()
+    };
+    assert!(matches!(
+        run_iclamp(&cell, &clamp),
+        Err(ProtocolError::WindowExceedsTstop { .. })
+    ));
 }
 
 #[test]
@@ -223,17 +288,50 @@ fn non_positive_dt_and_bad_parameters_are_errors() {
         let cell = ProtocolCell::new(&model, &registry).unwrap().with_dt(dt);
         let error = run_passive(&cell, &PassiveParams::default()).unwrap_err();
         assert!(matches!(error, ProtocolError::InvalidDt { .. }), "{error}");
-        assert!(matches!(run_fi(&cell, &FiParams::default(), None), Err(ProtocolError::InvalidDt { .. })));
-        assert!(matches!(run_zap(&cell, &ZapParams::default()), Err(ProtocolError::InvalidDt { .. })));
+        assert!(matches!(
+            run_fi(&cell, &FiParams::default(), None),
+            Err(ProtocolError::InvalidDt { .. })
+        ));
+        assert!(matches!(
+            run_zap(&cell, &ZapParams::default()),
+            Err(ProtocolError::InvalidDt { .. })
+        ));
     }
     let cell = ProtocolCell::new(&model, &registry).unwrap();
-    let zero = PassiveParams { inj_amp_pa: 0.0, ..PassiveParams::default() };
-    assert!(matches!(run_passive(&cell, &zero), Err(ProtocolError::InvalidParameter { name: "inj_amp", .. })));
-    let exponential = ZapParams { chirp: ChirpKind::Exponential, ..ZapParams::default() };
-    assert!(matches!(run_zap(&cell, &exponential), Err(ProtocolError::InvalidParameter { name: "fstart", .. })));
-    let no_step = FiParams { i_increment_pa: 0.0, ..FiParams::default() };
-    assert!(matches!(run_fi(&cell, &no_step, None), Err(ProtocolError::InvalidParameter { name: "i_increment", .. })));
-    assert!(matches!(Site::named(&model, "dend", 0.5), Err(ProtocolError::UnknownSection { .. })));
+    let zero = PassiveParams {
+        inj_amp_pa: 0.0,
+        ..PassiveParams::default()
+    };
+    assert!(matches!(
+        run_passive(&cell, &zero),
+        Err(ProtocolError::InvalidParameter {
+            name: "inj_amp",
+            ..
+        })
+    ));
+    let exponential = ZapParams {
+        chirp: ChirpKind::Exponential,
+        ..ZapParams::default()
+    };
+    assert!(matches!(
+        run_zap(&cell, &exponential),
+        Err(ProtocolError::InvalidParameter { name: "fstart", .. })
+    ));
+    let no_step = FiParams {
+        i_increment_pa: 0.0,
+        ..FiParams::default()
+    };
+    assert!(matches!(
+        run_fi(&cell, &no_step, None),
+        Err(ProtocolError::InvalidParameter {
+            name: "i_increment",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Site::named(&model, "dend", 0.5),
+        Err(ProtocolError::UnknownSection { .. })
+    ));
 }
 
 #[test]
@@ -251,7 +349,10 @@ fn threshold_never_reached_is_zero_spikes() {
 fn a_fit_that_does_not_converge_is_reported_and_the_rest_kept() {
     // A response with a NaN sample cannot be fitted: the optimiser stops on a numerical error.
     let t: Vec<f64> = (0..200).map(|i| i as f64 * 0.5).collect();
-    let mut v: Vec<f64> = t.iter().map(|t| -70.0 - 10.0 * (1.0 - (-t / 10.0).exp())).collect();
+    let mut v: Vec<f64> = t
+        .iter()
+        .map(|t| -70.0 - 10.0 * (1.0 - (-t / 10.0).exp()))
+        .collect();
     v[100] = f64::NAN;
     let single = fit_single(&t, &v, -70.0, -10.0, 5.0);
     let double = fit_double(&t, &v, -70.0, [0.0, 10.0, 5.0, 20.0]);
@@ -260,12 +361,22 @@ fn a_fit_that_does_not_converge_is_reported_and_the_rest_kept() {
     let model = passive_compartment();
     let registry = MechanismRegistry::with_builtins();
     let cell = ProtocolCell::new(&model, &registry).unwrap();
-    let mut r = run_passive(&cell, &PassiveParams { method: TauMethod::Exp, ..PassiveParams::default() }).unwrap();
+    let mut r = run_passive(
+        &cell,
+        &PassiveParams {
+            method: TauMethod::Exp,
+            ..PassiveParams::default()
+        },
+    )
+    .unwrap();
     r.fit = Some(single);
     r.tau_ms = None;
     let text = render::passive_text(&r);
     assert!(text.contains("The fit did not converge"), "{text}");
-    assert!(text.contains("Membrane time constant: not determined"), "{text}");
+    assert!(
+        text.contains("Membrane time constant: not determined"),
+        "{text}"
+    );
     assert!(text.contains("Resistance:"), "{text}");
 }
 
@@ -279,8 +390,14 @@ fn a_blow_up_names_section_and_time_and_suggests_a_smaller_dt() {
         ..IclampParams::default()
     };
     let error = run_iclamp(&cell, &params).unwrap_err();
-    assert!(matches!(error, ProtocolError::Simulation(SimError::Unstable { .. })), "{error}");
+    assert!(
+        matches!(error, ProtocolError::Simulation(SimError::Unstable { .. })),
+        "{error}"
+    );
     let line = error.to_string();
-    assert!(line.contains("soma") && line.contains("t = ") && line.contains("smaller dt"), "{line}");
+    assert!(
+        line.contains("soma") && line.contains("t = ") && line.contains("smaller dt"),
+        "{line}"
+    );
     assert!(!line.contains('\n'));
 }

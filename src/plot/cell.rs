@@ -76,7 +76,10 @@ pub fn passive_figure(r: &PassiveResult) -> TraceFigure {
             r.v_rest_mv, r.r_in_mohm
         ),
         points: trace_points(&r.trace),
-        window_ms: Some((r.params.inj_delay_ms, r.params.inj_delay_ms + r.params.inj_dur_ms)),
+        window_ms: Some((
+            r.params.inj_delay_ms,
+            r.params.inj_delay_ms + r.params.inj_dur_ms,
+        )),
         fit,
     }
 }
@@ -96,7 +99,10 @@ pub fn iclamp_figure(r: &IclampResult) -> TraceFigure {
 pub fn zap_trace_figure(r: &ZapResult) -> TraceFigure {
     let p = &r.params;
     TraceFigure {
-        title: format!("ZAP {} pA, {}-{} Hz chirp", p.inj_amp_pa, p.fstart_hz, p.fend_hz),
+        title: format!(
+            "ZAP {} pA, {}-{} Hz chirp",
+            p.inj_amp_pa, p.fstart_hz, p.fend_hz
+        ),
         points: trace_points(&r.trace),
         window_ms: Some((p.inj_delay_ms, p.inj_delay_ms + p.inj_dur_ms)),
         fit: None,
@@ -153,13 +159,19 @@ impl Figure for TraceFigure {
         if let Some((start, end)) = self.window_ms {
             let shade = RGBColor(255, 200, 120).mix(0.25).filled();
             chart
-                .draw_series(std::iter::once(Rectangle::new([(start, y0), (end, y1)], shade)))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(start, y0), (end, y1)],
+                    shade,
+                )))
                 .map_err(err)?
                 .label(format!("injection {start}-{end} ms"))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], shade));
         }
         chart
-            .draw_series(LineSeries::new(self.points.iter().copied(), BLUE.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                self.points.iter().copied(),
+                BLUE.stroke_width(1),
+            ))
             .map_err(err)?
             .label("v (soma)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
@@ -224,7 +236,10 @@ impl Figure for FiFigure<'_> {
             .draw()
             .map_err(err)?;
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), BLUE.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                BLUE.stroke_width(2),
+            ))
             .map_err(err)?;
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 5, BLUE.filled())))
@@ -248,9 +263,18 @@ impl Figure for ImpedanceFigure<'_> {
         root.fill(&WHITE).map_err(err)?;
         let r = self.result;
         let p = &r.profile;
-        let raw: Vec<(f64, f64)> = p.freq_hz.iter().copied().zip(p.impedance_raw_mohm.iter().copied()).collect();
-        let smooth: Vec<(f64, f64)> =
-            p.freq_hz.iter().copied().zip(p.impedance_smooth_mohm.iter().copied()).collect();
+        let raw: Vec<(f64, f64)> = p
+            .freq_hz
+            .iter()
+            .copied()
+            .zip(p.impedance_raw_mohm.iter().copied())
+            .collect();
+        let smooth: Vec<(f64, f64)> = p
+            .freq_hz
+            .iter()
+            .copied()
+            .zip(p.impedance_smooth_mohm.iter().copied())
+            .collect();
         let ((x0, x1), (_, y1)) = bounds(raw.iter().chain(&smooth).copied());
         let title = format!(
             "Impedance: peak {:.3} Hz, {:.1} MOhm ({}-point average)",

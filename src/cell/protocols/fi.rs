@@ -112,13 +112,21 @@ fn check_params(params: &FiParams) -> Result<(), ProtocolError> {
         reason,
     };
     if !(params.i_increment_pa > 0.0 && params.i_increment_pa.is_finite()) {
-        return Err(invalid("i_increment", params.i_increment_pa, "must be > 0 pA"));
+        return Err(invalid(
+            "i_increment",
+            params.i_increment_pa,
+            "must be > 0 pA",
+        ));
     }
     if !(params.i_stop_pa >= params.i_start_pa && params.i_start_pa.is_finite()) {
         return Err(invalid("i_stop", params.i_stop_pa, "must be >= i_start"));
     }
     if !(params.tstart_ms >= 0.0 && params.tstart_ms.is_finite()) {
-        return Err(invalid("tstart", params.tstart_ms, "must be a time >= 0 ms"));
+        return Err(invalid(
+            "tstart",
+            params.tstart_ms,
+            "must be a time >= 0 ms",
+        ));
     }
     if !(params.tdur_ms > 0.0 && params.tdur_ms.is_finite()) {
         return Err(invalid("tdur", params.tdur_ms, "must be a time > 0 ms"));
@@ -194,7 +202,11 @@ mod tests {
         };
         let amps = fi_amplitudes_na(&params);
         assert_eq!(amps.len(), 20, "0..1000 step 50 runs 0..950 as bmtool");
-        assert_eq!(amps[3] * 1000.0, 150.00000000000003, "bmtool's amplitude values");
+        assert_eq!(
+            amps[3] * 1000.0,
+            150.00000000000003,
+            "bmtool's amplitude values"
+        );
         params.inclusive = true;
         assert_eq!(fi_amplitudes_na(&params).len(), 21);
         // bmtool's own default 0..1050 step 100 gives 11 trials (0..1000).

@@ -152,26 +152,24 @@ impl DoubleExp<'_> {
     /// Model value at `t` for (p, q, tau1, tau2).
     fn model(v0: f64, p: f64, q: f64, tau1: f64, tau2: f64, t: f64) -> f64 {
         let e2 = (-t / tau2).exp();
-        let k = t / (tau1 * tau2);
-        let x = k * (tau1 - tau2);
-        // Near tau1 = tau2 the expm1 form avoids cancellation; far from it (where expm1 could
-        // overflow while e2 underflows) the plain difference is exact enough.
-        let divided = if x.abs() < 1.0 {
-            e2 * k * expm1_over_x(x)
-        } else {
-            ((-t / tau1).exp() - e2) / (tau1 - tau2)
-        };
-        v0 + p * (e2 - 1.0) + q * divided
+        v0 + p * (e2 - 1.0) + q * divided_difference(tau1, tau2, e2, t)
     }
 
     fn values(&self, params: &[f64; 4]) -> impl Iterator<Item = f64> + '_ {
         let [p, q, tau1, tau2] = *params;
         let v0 = self.v0_mv;
-        self.t_ms.iter().map(move |&t| Self::model(v0, p, q, tau1, tau2, t))
+        self.t_ms
+            .iter()
+            .map(move |&t| Self::model(v0, p, q, tau1, tau2, t))
     }
 
     fn current(&self) -> [f64; 4] {
-        [self.params[0], self.params[1], self.params[2], self.params[3]]
+        [
+            self.params[0],
+            self.params[1],
+            self.params[2],
+            self.params[3],
+        ]
     }
 }
 
@@ -200,34 +198,53 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for DoubleExp<'_> {
     }
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
-        let m = self.t_ms.len();
-        let [_, _, tau1, tau2] = self.current();
-        let mut jacobian = DMatrix::zeros(m, 4);
-        // p and q enter linearly: their columns are the basis functions themselves.
-        let unit_p = self.values(&[1.0, 0.0, tau1, tau2]).map(|f| f - self.v0_mv);
-        for (i, value) in unit_p.enumerate() {
-            jacobian[(i, 0)] = value;
-        }
-        let unit_q = self.values(&[0.0, 1.0, tau1, tau2]).map(|f| f - self.v0_mv);
-        for (i, value) in unit_q.enumerate() {
-            jacobian[(i, 1)] = value;
-        }
-        // The time constants by central differences.
-        for j in 2..4 {
-            let h = 1e-6 * self.params[j].abs().max(TAU_MIN_MS);
-            let (mut up, mut down) = (self.current(), self.current());
-            up[j] += h;
-            down[j] -= h;
-            let column = self.values(&up).zip(self.values(&down));
-            for (i, (a, b)) in column.enumerate() {
-                jacobian[(i, j)] = (a - b) / (2.0 * h);
-            }
+        let [_, q, tau1, tau2] = self.current();
+        let mut jacobian = DMatrix::zeros(self.t_ms.len(), 4);
+        // p and q enter linearly: their columns are the basis functions e2 - 1 and D. The time
+        // constants by central differences of the stable D, sharing the exponentials per sample.
+        let (h1, h2) = (step(tau1), step(tau2));
+        for (i, &t) in self.t_ms.iter().enumerate() {
+            let e2 = (-t / tau2).exp();
+            let d = divided_difference(tau1, tau2, e2, t);
+            jacobian[(i, 0)] = e2 - 1.0;
+            jacobian[(i, 1)] = d;
+            let d_tau1 = divided_difference(tau1 + h1, tau2, e2, t)
+                - divided_difference(tau1 - h1, tau2, e2, t);
+            jacobian[(i, 2)] = q * d_tau1 / (2.0 * h1);
+            let (e2_up, e2_down) = ((-t / (tau2 + h2)).exp(), (-t / (tau2 - h2)).exp());
+            let f_up = self.params[0] * e2_up + q * divided_difference(tau1, tau2 + h2, e2_up, t);
+            let f_down =
+                self.params[0] * e2_down + q * divided_difference(tau1, tau2 - h2, e2_down, t);
+            jacobian[(i, 3)] = (f_up - f_down) / (2.0 * h2);
         }
         Some(jacobian)
     }
 }
 
-fn fit_sum(t_ms: &[f64], v_mv: &[f64], v0_mv: f64, p0: &[f64]) -> (Vec<f64>, String, bool, usize, f64) {
+/// Central-difference step for a time constant.
+fn step(tau_ms: f64) -> f64 {
+    1e-6 * tau_ms.abs().max(TAU_MIN_MS)
+}
+
+/// `(e1 - e2)/(tau1 - tau2)` given `e2 = exp(-t/tau2)`, finite at tau1 = tau2: near it the
+/// expm1 form avoids cancellation; far from it (where expm1 could overflow while e2
+/// underflows) the plain difference is exact enough.
+fn divided_difference(tau1: f64, tau2: f64, e2: f64, t: f64) -> f64 {
+    let k = t / (tau1 * tau2);
+    let x = k * (tau1 - tau2);
+    if x.abs() < 1.0 {
+        e2 * k * expm1_over_x(x)
+    } else {
+        ((-t / tau1).exp() - e2) / (tau1 - tau2)
+    }
+}
+
+fn fit_sum(
+    t_ms: &[f64],
+    v_mv: &[f64],
+    v0_mv: f64,
+    p0: &[f64],
+) -> (Vec<f64>, String, bool, usize, f64) {
     let terms = p0.len() / 2;
     let mut problem = ExpSum {
         t_ms,
@@ -256,7 +273,13 @@ fn fit_sum(t_ms: &[f64], v_mv: &[f64], v0_mv: f64, p0: &[f64]) -> (Vec<f64>, Str
 
 /// bmtool's `tau_single_exponential` fit of `(t_ms, v_mv)` (t from the injection onset) with
 /// f(0) = `v_rest_mv`, starting from `(a, tau) = (a0_guess, tau0_ms)`.
-pub fn fit_single(t_ms: &[f64], v_mv: &[f64], v_rest_mv: f64, a_guess: f64, tau0_ms: f64) -> ExpFit {
+pub fn fit_single(
+    t_ms: &[f64],
+    v_mv: &[f64],
+    v_rest_mv: f64,
+    a_guess: f64,
+    tau0_ms: f64,
+) -> ExpFit {
     let (p, termination, converged, evaluations, rms_mv) =
         fit_sum(t_ms, v_mv, v_rest_mv, &[a_guess, tau0_ms]);
     let (a, tau) = (p[0], p[1]);
@@ -338,7 +361,10 @@ mod tests {
     #[test]
     fn single_exponential_recovers_known_parameters() {
         let t = grid(4001, 0.25);
-        let v: Vec<f64> = t.iter().map(|&t| single_exponential(t, -80.0, 10.0, 23.5)).collect();
+        let v: Vec<f64> = t
+            .iter()
+            .map(|&t| single_exponential(t, -80.0, 10.0, 23.5))
+            .collect();
         let fit = fit_single(&t, &v, -70.0, 5.0, 10.0);
         assert!(fit.converged, "{}", fit.termination);
         assert!((fit.tau_ms - 23.5).abs() < 1e-6, "{fit:?}");
@@ -362,7 +388,10 @@ mod tests {
         // A single exponential fitted with two terms: any split a1 + a2 = a with tau1 = tau2
         // fits, the Jacobian is rank deficient.
         let t = grid(4001, 0.25);
-        let v: Vec<f64> = t.iter().map(|&t| single_exponential(t, -80.0, 10.0, 30.0)).collect();
+        let v: Vec<f64> = t
+            .iter()
+            .map(|&t| single_exponential(t, -80.0, 10.0, 30.0))
+            .collect();
         let fit = fit_double(&t, &v, -70.0, [0.0, 10.0, 200.0, 25.0]);
         assert!(fit.popt.iter().all(|p| p.is_finite()), "{fit:?}");
         assert!(fit.rms_mv < 1e-3, "{fit:?}");

@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 
-use super::{check_window, pa_to_na, Clamp, ProtocolCell, ProtocolError, Rig, RunConditions, Trace};
+use super::{
+    check_window, pa_to_na, Clamp, ProtocolCell, ProtocolError, Rig, RunConditions, Trace,
+};
 
 /// `CurrentClamp` arguments. Defaults are bmtool's (100 pA from 100 ms for 1000 ms) with tstop
 /// 1100 ms, the value bmtool runs to (it silently raises tstop to inj_delay + inj_dur; here a
@@ -57,8 +59,16 @@ pub struct IclampResult {
 }
 
 /// Run bmtool's `CurrentClamp` on `cell`.
-pub fn run_iclamp(cell: &ProtocolCell, params: &IclampParams) -> Result<IclampResult, ProtocolError> {
-    check_window("iclamp", params.inj_delay_ms, params.inj_dur_ms, params.tstop_ms)?;
+pub fn run_iclamp(
+    cell: &ProtocolCell,
+    params: &IclampParams,
+) -> Result<IclampResult, ProtocolError> {
+    check_window(
+        "iclamp",
+        params.inj_delay_ms,
+        params.inj_dur_ms,
+        params.tstop_ms,
+    )?;
     if !params.inj_amp_pa.is_finite() || !params.threshold_mv.is_finite() {
         return Err(ProtocolError::InvalidParameter {
             protocol: "iclamp",
@@ -79,7 +89,9 @@ pub fn run_iclamp(cell: &ProtocolCell, params: &IclampParams) -> Result<IclampRe
     let (v_min_mv, v_max_mv) = trace
         .v_mv
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     Ok(IclampResult {
         params: *params,
         conditions: cell.conditions(),

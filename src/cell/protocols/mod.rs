@@ -102,7 +102,10 @@ pub struct ProtocolCell<'a> {
 
 impl<'a> ProtocolCell<'a> {
     /// Defaults: inject and record at soma(0.5), dt 0.025 ms, the model's v_init and celsius.
-    pub fn new(model: &'a CellModel, registry: &'a MechanismRegistry) -> Result<Self, ProtocolError> {
+    pub fn new(
+        model: &'a CellModel,
+        registry: &'a MechanismRegistry,
+    ) -> Result<Self, ProtocolError> {
         let soma = Site::soma(model)?;
         Ok(Self {
             model,
@@ -272,7 +275,11 @@ pub(crate) fn check_window(
     dur_ms: f64,
     tstop_ms: f64,
 ) -> Result<(), ProtocolError> {
-    for (name, value) in [("inj_delay", delay_ms), ("inj_dur", dur_ms), ("tstop", tstop_ms)] {
+    for (name, value) in [
+        ("inj_delay", delay_ms),
+        ("inj_dur", dur_ms),
+        ("tstop", tstop_ms),
+    ] {
         if !(value >= 0.0 && value.is_finite()) {
             return Err(ProtocolError::InvalidParameter {
                 protocol,

@@ -121,13 +121,19 @@ impl PassiveResult {
     pub fn window(&self) -> (Vec<f64>, &[f64]) {
         let range = self.index_v_rest..=self.index_v_final;
         let t0 = self.v_rest_time_ms;
-        let t = self.trace.t_ms[range.clone()].iter().map(|t| t - t0).collect();
+        let t = self.trace.t_ms[range.clone()]
+            .iter()
+            .map(|t| t - t0)
+            .collect();
         (t, &self.trace.v_mv[range])
     }
 }
 
 /// Run bmtool's `Passive` on `cell`.
-pub fn run_passive(cell: &ProtocolCell, params: &PassiveParams) -> Result<PassiveResult, ProtocolError> {
+pub fn run_passive(
+    cell: &ProtocolCell,
+    params: &PassiveParams,
+) -> Result<PassiveResult, ProtocolError> {
     check_params(params)?;
     let amp_na = pa_to_na(params.inj_amp_pa);
     let clamp = Clamp {
@@ -149,11 +155,20 @@ fn check_params(params: &PassiveParams) -> Result<(), ProtocolError> {
             reason: "must be a non-zero current (pA)",
         });
     }
-    check_window("passive", params.inj_delay_ms, params.inj_dur_ms, params.tstop_ms)
+    check_window(
+        "passive",
+        params.inj_delay_ms,
+        params.inj_dur_ms,
+        params.tstop_ms,
+    )
 }
 
 /// bmtool's analysis of a recorded passive trace.
-fn analyse(cell: &ProtocolCell, params: &PassiveParams, trace: Trace) -> Result<PassiveResult, ProtocolError> {
+fn analyse(
+    cell: &ProtocolCell,
+    params: &PassiveParams,
+    trace: Trace,
+) -> Result<PassiveResult, ProtocolError> {
     let dt = cell.dt_ms;
     let inj_amp_na = pa_to_na(params.inj_amp_pa);
     let i0 = sample_index(params.inj_delay_ms, dt);
@@ -169,7 +184,10 @@ fn analyse(cell: &ProtocolCell, params: &PassiveParams, trace: Trace) -> Result<
     let v_rest_time = trace.t_ms[i0];
     let v_diff = v_final - v_rest;
     let v_tau_target_mv = v_final - v_diff / std::f64::consts::E;
-    let t_inj: Vec<f64> = trace.t_ms[i0..=i1].iter().map(|t| t - v_rest_time).collect();
+    let t_inj: Vec<f64> = trace.t_ms[i0..=i1]
+        .iter()
+        .map(|t| t - v_rest_time)
+        .collect();
     let v_inj = &trace.v_mv[i0..=i1];
     let first = v_inj
         .iter()
@@ -183,7 +201,12 @@ fn analyse(cell: &ProtocolCell, params: &PassiveParams, trace: Trace) -> Result<
             let fit = if method == TauMethod::Exp {
                 fit_single(&t_inj, v_inj, v_rest, v_diff, tau_simple_ms)
             } else {
-                let p0 = [sag.v_sag_mv, -sag.v_max_diff_mv, sag.t_peak_ms, tau_simple_ms];
+                let p0 = [
+                    sag.v_sag_mv,
+                    -sag.v_max_diff_mv,
+                    sag.t_peak_ms,
+                    tau_simple_ms,
+                ];
                 fit_double(&t_inj, v_inj, v_rest, p0)
             };
             (Some(sag), Some(fit))

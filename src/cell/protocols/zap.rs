@@ -154,9 +154,18 @@ fn check_params(params: &ZapParams) -> Result<(), ProtocolError> {
         reason,
     };
     if params.inj_amp_pa == 0.0 || !params.inj_amp_pa.is_finite() {
-        return Err(invalid("inj_amp", params.inj_amp_pa, "must be a non-zero current (pA)"));
+        return Err(invalid(
+            "inj_amp",
+            params.inj_amp_pa,
+            "must be a non-zero current (pA)",
+        ));
     }
-    check_window("zap", params.inj_delay_ms, params.inj_dur_ms, params.tstop_ms)?;
+    check_window(
+        "zap",
+        params.inj_delay_ms,
+        params.inj_dur_ms,
+        params.tstop_ms,
+    )?;
     for (name, f) in [("fstart", params.fstart_hz), ("fend", params.fend_hz)] {
         if !(f >= 0.0 && f.is_finite()) {
             return Err(invalid(name, f, "must be a frequency >= 0 Hz"));
@@ -214,7 +223,9 @@ fn analyse(
         params.fstart_hz.min(params.fend_hz),
         params.fstart_hz.max(params.fend_hz),
     );
-    let band: Vec<usize> = (0..freq.len()).filter(|&k| freq[k] > lo && freq[k] < hi).collect();
+    let band: Vec<usize> = (0..freq.len())
+        .filter(|&k| freq[k] > lo && freq[k] < hi)
+        .collect();
     if band.is_empty() {
         return Err(ProtocolError::InvalidParameter {
             protocol: "zap",
