@@ -4,6 +4,7 @@
 //!   checked to give NEURON's spike counts, beside NEURON's single-thread `FI_total_cpu`;
 //! - the 15.5 s ZAP (0-15 Hz chirp), beside NEURON's `ZAP_15500ms_cpu`;
 //! - the exp2 passive fit alone (best of 5), against the 50 ms target (scipy took up to 50 s).
+//!
 //! NEURON's numbers are the clean rerun of ../shared/reference/cells/timings.json. Cells come
 //! from `tests/common/reference_cells.rs`; any `CellModel` can be timed with `bench_cell`.
 //! `BENCH_CELLS=Cell_Cf,CP_Cell` picks cells (default: Cell_Cf, CP_Cell, BallStick_HH, WBInhCell).

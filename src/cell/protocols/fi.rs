@@ -1,8 +1,8 @@
 //! bmtool's `FI`: one current step per amplitude from i_start in steps of i_increment, spikes
 //! counted over the whole run (tstop = tstart + tdur). bmtool computes the number of trials in nA
-//! with Python's float floor division, `int((0.001*i_stop - 0.001*i_start) // (0.001*i_increment)
-//! + 1)`, so 0..1000 pA step 50 runs 0..950 pA; that is the default here too, and `inclusive`
-//! adds i_stop. Trials are independent and run in parallel (rayon), each worker on its own copy
+//! with Python's float floor division,
+//! `int((0.001*i_stop - 0.001*i_start) // (0.001*i_increment) + 1)`, so 0..1000 pA step 50 runs
+//! 0..950 pA; that is the default here too, and `inclusive` adds i_stop. Trials are independent and run in parallel (rayon), each worker on its own copy
 //! of the simulation; amplitudes come back in sweep order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
