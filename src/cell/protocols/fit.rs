@@ -198,32 +198,50 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for DoubleExp<'_> {
     }
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
-        let [_, q, tau1, tau2] = self.current();
+        let [p, q, tau1, tau2] = self.current();
         let mut jacobian = DMatrix::zeros(self.t_ms.len(), 4);
-        // p and q enter linearly: their columns are the basis functions e2 - 1 and D. The time
-        // constants by central differences of the stable D, sharing the exponentials per sample.
-        let (h1, h2) = (step(tau1), step(tau2));
         for (i, &t) in self.t_ms.iter().enumerate() {
             let e2 = (-t / tau2).exp();
-            let d = divided_difference(tau1, tau2, e2, t);
+            let (d, d_tau1, d_tau2) = divided_difference_with_derivatives(tau1, tau2, e2, t);
             jacobian[(i, 0)] = e2 - 1.0;
             jacobian[(i, 1)] = d;
-            let d_tau1 = divided_difference(tau1 + h1, tau2, e2, t)
-                - divided_difference(tau1 - h1, tau2, e2, t);
-            jacobian[(i, 2)] = q * d_tau1 / (2.0 * h1);
-            let (e2_up, e2_down) = ((-t / (tau2 + h2)).exp(), (-t / (tau2 - h2)).exp());
-            let f_up = self.params[0] * e2_up + q * divided_difference(tau1, tau2 + h2, e2_up, t);
-            let f_down =
-                self.params[0] * e2_down + q * divided_difference(tau1, tau2 - h2, e2_down, t);
-            jacobian[(i, 3)] = (f_up - f_down) / (2.0 * h2);
+            jacobian[(i, 2)] = q * d_tau1;
+            jacobian[(i, 3)] = p * e2 * t / (tau2 * tau2) + q * d_tau2;
         }
         Some(jacobian)
     }
 }
 
-/// Central-difference step for a time constant.
-fn step(tau_ms: f64) -> f64 {
-    1e-6 * tau_ms.abs().max(TAU_MIN_MS)
+/// `(expm1(x)/x)' = (x e^x - expm1(x))/x^2`, accurate near 0.
+fn expm1_over_x_derivative(x: f64) -> f64 {
+    if x.abs() < 1e-3 {
+        0.5 + x / 3.0 + x * x / 8.0
+    } else {
+        (x * x.exp() - x.exp_m1()) / (x * x)
+    }
+}
+
+/// D = `(e1 - e2)/(tau1 - tau2)` and its derivatives by tau1 and tau2, given `e2`. Near
+/// tau1 = tau2 (|x| < 1 with x = t/tau2 - t/tau1) through D = e2·k·φ(x), k = t/(tau1·tau2),
+/// φ(x) = expm1(x)/x, which has no cancellation; elsewhere from the plain difference.
+fn divided_difference_with_derivatives(tau1: f64, tau2: f64, e2: f64, t: f64) -> (f64, f64, f64) {
+    let k = t / (tau1 * tau2);
+    let x = k * (tau1 - tau2);
+    if x.abs() < 1.0 {
+        let phi = expm1_over_x(x);
+        let phi_prime = expm1_over_x_derivative(x);
+        let base = e2 * k;
+        let d_tau1 = base * (-phi / tau1 + phi_prime * t / (tau1 * tau1));
+        let d_tau2 = base * (phi * t / (tau2 * tau2) - phi / tau2 - phi_prime * t / (tau2 * tau2));
+        (base * phi, d_tau1, d_tau2)
+    } else {
+        let e1 = (-t / tau1).exp();
+        let delta = tau1 - tau2;
+        let d = (e1 - e2) / delta;
+        let d_tau1 = (e1 * t / (tau1 * tau1) - d) / delta;
+        let d_tau2 = (d - e2 * t / (tau2 * tau2)) / delta;
+        (d, d_tau1, d_tau2)
+    }
 }
 
 /// `(e1 - e2)/(tau1 - tau2)` given `e2 = exp(-t/tau2)`, finite at tau1 = tau2: near it the
@@ -381,6 +399,32 @@ mod tests {
         let fit = fit_double(&t, &v, -70.0, [-2.0, 10.0, 60.0, 15.0]);
         assert!(fit.converged, "{}", fit.termination);
         assert!((fit.tau_ms - 80.0).abs() < 1e-4, "{fit:?}");
+    }
+
+    #[test]
+    fn divided_difference_derivatives_match_finite_differences() {
+        for (tau1, tau2, t) in [
+            (20.0, 20.0 + 1e-7, 35.0),
+            (20.0, 25.0, 35.0),
+            (55.2, 55.1, 900.0),
+            (193.3, 1.3, 1000.0),
+        ] {
+            let e2 = |tau2: f64| (-t / tau2).exp();
+            let (d, d1, d2) = divided_difference_with_derivatives(tau1, tau2, e2(tau2), t);
+            let h = 1e-5;
+            let plain = |a: f64, b: f64| divided_difference_with_derivatives(a, b, e2(b), t).0;
+            let n1 = (plain(tau1 + h, tau2) - plain(tau1 - h, tau2)) / (2.0 * h);
+            let n2 = (plain(tau1, tau2 + h) - plain(tau1, tau2 - h)) / (2.0 * h);
+            let scale = d.abs().max(1e-12);
+            assert!(
+                (d1 - n1).abs() < 1e-6 * scale.max(n1.abs()) + 1e-14,
+                "{tau1} {tau2}: {d1} vs {n1}"
+            );
+            assert!(
+                (d2 - n2).abs() < 1e-6 * scale.max(n2.abs()) + 1e-14,
+                "{tau1} {tau2}: {d2} vs {n2}"
+            );
+        }
     }
 
     #[test]
