@@ -146,23 +146,12 @@ struct DoubleExp<'a> {
     v_mv: &'a [f64],
     v0_mv: f64,
     params: DVector<f64>,
+    /// Per sample at the current parameters: `[e2, w]` with `w = expm1(x)` near tau1 = tau2
+    /// (|x| < 1) and `w = e1` elsewhere, so residuals and Jacobian share two exponentials.
+    cache: Vec<[f64; 2]>,
 }
 
 impl DoubleExp<'_> {
-    /// Model value at `t` for (p, q, tau1, tau2).
-    fn model(v0: f64, p: f64, q: f64, tau1: f64, tau2: f64, t: f64) -> f64 {
-        let e2 = (-t / tau2).exp();
-        v0 + p * (e2 - 1.0) + q * divided_difference(tau1, tau2, e2, t)
-    }
-
-    fn values(&self, params: &[f64; 4]) -> impl Iterator<Item = f64> + '_ {
-        let [p, q, tau1, tau2] = *params;
-        let v0 = self.v0_mv;
-        self.t_ms
-            .iter()
-            .map(move |&t| Self::model(v0, p, q, tau1, tau2, t))
-    }
-
     fn current(&self) -> [f64; 4] {
         [
             self.params[0],
@@ -183,6 +172,17 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for DoubleExp<'_> {
         for j in 2..4 {
             self.params[j] = self.params[j].max(TAU_MIN_MS);
         }
+        let (tau1, tau2) = (self.params[2], self.params[3]);
+        self.cache.clear();
+        self.cache.extend(self.t_ms.iter().map(|&t| {
+            let x = t / tau2 - t / tau1;
+            let w = if x.abs() < 1.0 {
+                x.exp_m1()
+            } else {
+                (-t / tau1).exp()
+            };
+            [(-t / tau2).exp(), w]
+        }));
     }
 
     fn params(&self) -> DVector<f64> {
@@ -190,7 +190,11 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for DoubleExp<'_> {
     }
 
     fn residuals(&self) -> Option<DVector<f64>> {
-        let values = self.values(&self.current());
+        let [p, q, tau1, tau2] = self.current();
+        let values = self.t_ms.iter().zip(&self.cache).map(|(&t, &[e2, w])| {
+            let (d, _, _) = divided_difference_cached(tau1, tau2, e2, w, t);
+            self.v0_mv + p * (e2 - 1.0) + q * d
+        });
         Some(DVector::from_iterator(
             self.t_ms.len(),
             values.zip(self.v_mv).map(|(f, v)| f - v),
@@ -200,9 +204,8 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for DoubleExp<'_> {
     fn jacobian(&self) -> Option<DMatrix<f64>> {
         let [p, q, tau1, tau2] = self.current();
         let mut jacobian = DMatrix::zeros(self.t_ms.len(), 4);
-        for (i, &t) in self.t_ms.iter().enumerate() {
-            let e2 = (-t / tau2).exp();
-            let (d, d_tau1, d_tau2) = divided_difference_with_derivatives(tau1, tau2, e2, t);
+        for (i, (&t, &[e2, w])) in self.t_ms.iter().zip(&self.cache).enumerate() {
+            let (d, d_tau1, d_tau2) = divided_difference_cached(tau1, tau2, e2, w, t);
             jacobian[(i, 0)] = e2 - 1.0;
             jacobian[(i, 1)] = d;
             jacobian[(i, 2)] = q * d_tau1;
@@ -224,36 +227,39 @@ fn expm1_over_x_derivative(x: f64) -> f64 {
 /// D = `(e1 - e2)/(tau1 - tau2)` and its derivatives by tau1 and tau2, given `e2`. Near
 /// tau1 = tau2 (|x| < 1 with x = t/tau2 - t/tau1) through D = e2·k·φ(x), k = t/(tau1·tau2),
 /// φ(x) = expm1(x)/x, which has no cancellation; elsewhere from the plain difference.
+#[cfg(test)]
 fn divided_difference_with_derivatives(tau1: f64, tau2: f64, e2: f64, t: f64) -> (f64, f64, f64) {
+    let x = t / tau2 - t / tau1;
+    let w = if x.abs() < 1.0 {
+        x.exp_m1()
+    } else {
+        (-t / tau1).exp()
+    };
+    divided_difference_cached(tau1, tau2, e2, w, t)
+}
+
+/// As `divided_difference_with_derivatives`, with `w` = expm1(t/tau2 - t/tau1) when that
+/// argument is below 1 in magnitude and `e1` otherwise (no exponential evaluated here).
+fn divided_difference_cached(tau1: f64, tau2: f64, e2: f64, w: f64, t: f64) -> (f64, f64, f64) {
     let k = t / (tau1 * tau2);
-    let x = k * (tau1 - tau2);
+    let x = t / tau2 - t / tau1;
     if x.abs() < 1.0 {
-        let phi = expm1_over_x(x);
-        let phi_prime = expm1_over_x_derivative(x);
+        let (phi, phi_prime) = if x.abs() < 1e-3 {
+            (expm1_over_x(x), expm1_over_x_derivative(x))
+        } else {
+            (w / x, (x * (w + 1.0) - w) / (x * x))
+        };
         let base = e2 * k;
         let d_tau1 = base * (-phi / tau1 + phi_prime * t / (tau1 * tau1));
         let d_tau2 = base * (phi * t / (tau2 * tau2) - phi / tau2 - phi_prime * t / (tau2 * tau2));
         (base * phi, d_tau1, d_tau2)
     } else {
-        let e1 = (-t / tau1).exp();
+        let e1 = w;
         let delta = tau1 - tau2;
         let d = (e1 - e2) / delta;
         let d_tau1 = (e1 * t / (tau1 * tau1) - d) / delta;
         let d_tau2 = (d - e2 * t / (tau2 * tau2)) / delta;
         (d, d_tau1, d_tau2)
-    }
-}
-
-/// `(e1 - e2)/(tau1 - tau2)` given `e2 = exp(-t/tau2)`, finite at tau1 = tau2: near it the
-/// expm1 form avoids cancellation; far from it (where expm1 could overflow while e2
-/// underflows) the plain difference is exact enough.
-fn divided_difference(tau1: f64, tau2: f64, e2: f64, t: f64) -> f64 {
-    let k = t / (tau1 * tau2);
-    let x = k * (tau1 - tau2);
-    if x.abs() < 1.0 {
-        e2 * k * expm1_over_x(x)
-    } else {
-        ((-t / tau1).exp() - e2) / (tau1 - tau2)
     }
 }
 
@@ -321,6 +327,7 @@ pub fn fit_double(t_ms: &[f64], v_mv: &[f64], v_rest_mv: f64, p0: [f64; 4]) -> E
         v_mv,
         v0_mv: v_rest_mv,
         params: DVector::zeros(4),
+        cache: Vec::with_capacity(t_ms.len()),
     };
     problem.set_params(&DVector::from_column_slice(&start));
     let (problem, report) = minimizer(4).minimize(problem);
