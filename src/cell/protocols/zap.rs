@@ -272,3 +272,48 @@ fn argmax(values: &[f64]) -> usize {
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sign changes of a chirp: twice the cycles, ∫f dt over the sweep.
+    fn sign_changes(x: &[f64]) -> usize {
+        x.windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count()
+    }
+
+    #[test]
+    fn chirps_sweep_the_requested_frequencies() {
+        // 1 -> 11 Hz over 1 s: linear has (1 + 11)/2 = 6 cycles, exponential (f1 - f0)/ln(f1/f0)
+        // = 10/ln 11 = 4.17 cycles.
+        let base = ZapParams {
+            fstart_hz: 1.0,
+            fend_hz: 11.0,
+            ..ZapParams::default()
+        };
+        let linear = chirp(&base, 0.025, 40001);
+        assert_eq!(linear.len(), 40001);
+        assert!(
+            (sign_changes(&linear) as i64 - 12).abs() <= 1,
+            "{}",
+            sign_changes(&linear)
+        );
+        let exponential = ZapParams {
+            chirp: ChirpKind::Exponential,
+            ..base
+        };
+        let samples = chirp(&exponential, 0.025, 40001);
+        assert!(
+            (sign_changes(&samples) as i64 - 8).abs() <= 1,
+            "{}",
+            sign_changes(&samples)
+        );
+        let peak = samples.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        assert!(
+            (peak - 0.1).abs() < 1e-6,
+            "amplitude 100 pA = 0.1 nA, got {peak}"
+        );
+    }
+}
