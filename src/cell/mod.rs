@@ -5,4 +5,5 @@ pub mod info;
 pub mod mechanism;
 pub mod morphology;
 pub mod nmodl;
+pub mod protocols;
 pub mod solver;

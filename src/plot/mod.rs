@@ -2,6 +2,7 @@
 //! file extension) with an embedded font, so no system fonts or display are needed. Figures are
 //! drawn into a temporary file and renamed into place (see `output`).
 
+pub mod cell;
 pub mod graph;
 pub mod heatmap;
 pub mod histogram;

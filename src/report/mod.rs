@@ -3,6 +3,8 @@
 
 pub mod cell;
 pub mod connectors;
+pub mod progress;
+pub mod protocols;
 pub mod table;
 
 use crate::network::Matrix;

@@ -2,6 +2,7 @@
 //! beside the repository) and saying loudly when it is absent.
 #![allow(dead_code)]
 
+pub mod reference_cells;
 pub mod tiny_net;
 
 use std::path::PathBuf;

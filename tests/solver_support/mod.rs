@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use bmtool::cell::mechanism::MechanismRegistry;
 use bmtool::cell::morphology::{CellModel, Discretization, SectionId};
+use bmtool::cell::protocols::{
+    self, run_iclamp, ChirpKind, IclampParams, ProtocolCell, Site, ZapParams,
+};
 use bmtool::cell::solver::Simulation;
 
 /// `../shared` next to the repository, if present.
@@ -85,7 +88,7 @@ pub struct ClampRun {
 }
 
 /// bmtool's current clamp: IClamp at soma(0.5) (amp nA, del, dur), finitialize(v_init), run to
-/// tstop at dt, recording soma v and spikes at -15 mV.
+/// tstop at dt, recording soma v and spikes at -15 mV; through the protocol library.
 pub fn run_clamp(
     cell: &CellModel,
     soma: SectionId,
@@ -132,22 +135,37 @@ pub fn run_clamp_with(
         dur_ms,
         tstop_ms,
     } = *clamp;
-    let mut cell = cell.clone();
-    let point = cell.add_point_process("IClamp", soma, 0.5).unwrap();
-    cell.set_point_value(point, "amp", amp_na).unwrap();
-    cell.set_point_value(point, "del", del_ms).unwrap();
-    cell.set_point_value(point, "dur", dur_ms).unwrap();
-    let mut sim = Simulation::new(&cell, registry).unwrap();
-    sim.set_dt(dt_ms).unwrap();
-    let v = sim.range_ref(soma, 0.5, "v").unwrap();
-    let record = sim.record(v);
-    let detector = sim.add_spike_detector(soma, 0.5, -15.0).unwrap();
-    sim.finitialize(cell.v_init_mv).unwrap();
-    sim.run_until(tstop_ms).unwrap();
+    let protocol = at_soma(cell, registry, soma, dt_ms);
+    let params = IclampParams {
+        inj_amp_pa: amp_na * 1e3,
+        inj_delay_ms: del_ms,
+        inj_dur_ms: dur_ms,
+        tstop_ms,
+        threshold_mv: -15.0,
+    };
+    let result = run_iclamp(&protocol, &params).unwrap_or_else(|e| panic!("{e}"));
     ClampRun {
-        v_mv: sim.recorded(record).to_vec(),
-        spikes_ms: sim.spike_times(detector).to_vec(),
+        v_mv: result.trace.v_mv,
+        spikes_ms: result.spike_times_ms,
     }
+}
+
+fn at_soma<'a>(
+    cell: &'a CellModel,
+    registry: &'a MechanismRegistry,
+    soma: SectionId,
+    dt_ms: f64,
+) -> ProtocolCell<'a> {
+    let mut protocol = ProtocolCell::new(cell, registry)
+        .expect("the cell has a soma")
+        .with_dt(dt_ms);
+    let site = Site {
+        section: soma,
+        x: 0.5,
+    };
+    protocol.injection = site;
+    protocol.recording = site;
+    protocol
 }
 
 /// ZAP protocol parameters (results.json `ZAP*` params, amplitude converted to nA).
@@ -167,44 +185,25 @@ pub struct Zap {
     pub fend_hz: f64,
 }
 
-/// bmtool's ZAP (`singlecell.ZAP.zap_current`): a linear chirp from `fstart` to `fend` Hz of
-/// amplitude `amp_na`, sampled on the dt grid from index int(delay/dt) to int((delay+dur)/dt),
-/// zero elsewhere, played step-wise into an IClamp (del = delay, dur = dur) at soma(0.5).
-/// Returns soma v at t = 0 and after every step.
+/// bmtool's ZAP (`singlecell.ZAP.zap_current`) through the protocol library: a linear chirp
+/// from `fstart` to `fend` Hz of amplitude `amp_na`, played step-wise into an IClamp at
+/// soma(0.5). Returns soma v at t = 0 and after every step.
 pub fn run_zap(cell: &CellModel, soma: SectionId, dt_ms: f64, zap: &Zap) -> Vec<f64> {
-    let Zap {
-        amp_na,
-        delay_ms,
-        dur_ms,
-        tstop_ms,
-        fstart_hz,
-        fend_hz,
-    } = *zap;
-    let index_rest = (delay_ms / dt_ms) as usize;
-    let index_final = ((delay_ms + dur_ms) / dt_ms) as usize;
-    let n_samples = (tstop_ms / dt_ms) as usize + 1;
-    let t: Vec<f64> = (0..n_samples).map(|i| i as f64 * dt_ms).collect();
-    let t_inj = &t[..index_final - index_rest + 1];
-    let t_last = *t_inj.last().expect("non-empty injection");
-    let (f0, f1) = (fstart_hz * 1e-3, fend_hz * 1e-3);
-    let mut current_na = vec![0.0; n_samples];
-    for (k, &tk) in t_inj.iter().enumerate() {
-        current_na[index_rest + k] =
-            amp_na * (std::f64::consts::PI * (2.0 * f0 + (f1 - f0) / t_last * tk) * tk).sin();
-    }
-    let mut cell = cell.clone();
-    let clamp = cell.add_point_process("IClamp", soma, 0.5).unwrap();
-    cell.set_point_value(clamp, "del", delay_ms).unwrap();
-    cell.set_point_value(clamp, "dur", dur_ms).unwrap();
-    let mut sim = Simulation::new(&cell, &MechanismRegistry::with_builtins()).unwrap();
-    sim.set_dt(dt_ms).unwrap();
-    let amp = sim.point_ref(clamp, "amp").unwrap();
-    sim.play(amp, current_na);
-    let v = sim.range_ref(soma, 0.5, "v").unwrap();
-    let record = sim.record(v);
-    sim.finitialize(cell.v_init_mv).unwrap();
-    sim.run_until(tstop_ms).unwrap();
-    sim.recorded(record).to_vec()
+    let registry = MechanismRegistry::with_builtins();
+    let protocol = at_soma(cell, &registry, soma, dt_ms);
+    let params = ZapParams {
+        inj_amp_pa: zap.amp_na * 1e3,
+        inj_delay_ms: zap.delay_ms,
+        inj_dur_ms: zap.dur_ms,
+        tstop_ms: zap.tstop_ms,
+        fstart_hz: zap.fstart_hz,
+        fend_hz: zap.fend_hz,
+        chirp: ChirpKind::Linear,
+        smooth: 9,
+        threshold_mv: -15.0,
+    };
+    let result = protocols::run_zap(&protocol, &params).unwrap_or_else(|e| panic!("{e}"));
+    result.trace.v_mv
 }
 
 /// Max |ours - reference| over reference rows with t < `until_ms`, where reference row k is our
