@@ -82,6 +82,150 @@ pub enum CellCommand {
     Info(InfoArgs),
     /// The mechanisms of a mod folder: kind, ions, RANGE and GLOBAL parameters with defaults.
     Mechanisms(ListArgs),
+    /// Passive properties from a hyperpolarising step: V_rest, R_in, tau, sag.
+    Passive(PassiveArgs),
+    /// A current step: spike count and spike times.
+    Iclamp(IclampArgs),
+    /// Spike counts over a sweep of current steps (trials run in parallel).
+    Fi(FiArgs),
+    /// Impedance amplitude profile from a chirp current.
+    Zap(ZapArgs),
+}
+
+/// Where and how every protocol runs, and what it writes.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Time step (ms).
+    #[arg(long, default_value_t = 0.025, allow_hyphen_values = true)]
+    pub dt: f64,
+    /// Section to inject into and record from (NEURON's name, e.g. soma or dend[2]).
+    #[arg(long, default_value = "soma")]
+    pub section: String,
+    /// Position along that section.
+    #[arg(long, default_value_t = 0.5)]
+    pub x: f64,
+    /// How to print the numbers.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::report::OutputFormat,
+    /// Save the picture to this file (.png or .svg).
+    #[arg(long)]
+    pub save_file: Option<PathBuf>,
+    /// Write v(t) to this CSV file (t_ms,v_mV).
+    #[arg(long)]
+    pub trace_csv: Option<PathBuf>,
+    /// Replace --save-file / --trace-csv if they exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PassiveArgs {
+    /// Injection amplitude (pA).
+    #[arg(long, default_value_t = -100.0, allow_hyphen_values = true)]
+    pub inj_amp: f64,
+    /// Injection delay (ms).
+    #[arg(long, default_value_t = 200.0)]
+    pub inj_delay: f64,
+    /// Injection duration (ms).
+    #[arg(long, default_value_t = 1000.0)]
+    pub inj_dur: f64,
+    /// Simulation length (ms).
+    #[arg(long, default_value_t = 1200.0)]
+    pub tstop: f64,
+    /// How tau is estimated: time to 63.2 %, a single or a double exponential fit.
+    #[arg(long, value_enum, default_value = "simple")]
+    pub method: TauArg,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TauArg {
+    Simple,
+    Exp,
+    Exp2,
+}
+
+#[derive(Debug, Args)]
+pub struct IclampArgs {
+    /// Injection amplitude (pA).
+    #[arg(long, default_value_t = 100.0, allow_hyphen_values = true)]
+    pub inj_amp: f64,
+    /// Injection delay (ms).
+    #[arg(long, default_value_t = 100.0)]
+    pub inj_delay: f64,
+    /// Injection duration (ms).
+    #[arg(long, default_value_t = 1000.0)]
+    pub inj_dur: f64,
+    /// Simulation length (ms).
+    #[arg(long, default_value_t = 1100.0)]
+    pub tstop: f64,
+    /// Spike threshold (mV): upward crossings of v at the recording site.
+    #[arg(long, default_value_t = -15.0, allow_hyphen_values = true)]
+    pub threshold: f64,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FiArgs {
+    /// First amplitude (pA).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub i_start: f64,
+    /// Last amplitude (pA); bmtool's trial count leaves it out when the float division falls
+    /// short (0..1000 by 50 runs 0..950): add --inclusive to always include it.
+    #[arg(long, default_value_t = 1000.0)]
+    pub i_stop: f64,
+    /// Amplitude step (pA).
+    #[arg(long, default_value_t = 100.0)]
+    pub i_increment: f64,
+    /// Injection start (ms).
+    #[arg(long, default_value_t = 150.0)]
+    pub tstart: f64,
+    /// Injection duration (ms).
+    #[arg(long, default_value_t = 1000.0)]
+    pub tdur: f64,
+    /// Spike threshold (mV).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub threshold: f64,
+    /// Include --i-stop even where bmtool's trial count would leave it out.
+    #[arg(long)]
+    pub inclusive: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ZapArgs {
+    /// Chirp amplitude (pA).
+    #[arg(long, default_value_t = 100.0)]
+    pub inj_amp: f64,
+    /// Injection delay (ms).
+    #[arg(long, default_value_t = 200.0)]
+    pub inj_delay: f64,
+    /// Chirp duration (ms).
+    #[arg(long, default_value_t = 1000.0)]
+    pub inj_dur: f64,
+    /// Simulation length (ms).
+    #[arg(long, default_value_t = 1200.0)]
+    pub tstop: f64,
+    /// Start frequency (Hz).
+    #[arg(long, default_value_t = 0.0)]
+    pub fstart: f64,
+    /// End frequency (Hz).
+    #[arg(long, default_value_t = 100.0)]
+    pub fend: f64,
+    /// How the frequency rises.
+    #[arg(long, value_enum, default_value = "linear")]
+    pub chirp: ChirpArg,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ChirpArg {
+    Linear,
+    Exponential,
 }
 
 #[derive(Debug, Args)]

@@ -63,14 +63,18 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
                 CellFormat::Json => json(&described),
             }
         }
+        protocol => {
+            let cell = selected_cell(source, args, options)?;
+            super::protocol::run(protocol, &cell.model, &mechanisms.registry)?;
+            return Ok(());
+        }
     };
     super::print(&text);
     Ok(())
 }
 
-/// The one cell a command works on: what every single-cell subcommand (info, and the
-/// protocols to come) starts from. Another cell source (an Allen SWC + fit JSON) adds a branch
-/// in [`selected_cell`] and keeps this shape.
+/// The one cell a command works on: what every single-cell subcommand (info and the
+/// protocols) starts from.
 struct SelectedCell {
     /// Template (or model) name.
     name: String,
@@ -155,6 +159,10 @@ fn allen(args: &CellArgs, swc: &Path, fit: &Path) -> Result<(), AppError> {
             }
         }
         CellCommand::Mechanisms(list) => mechanism_listing(&args.source, list.format)?,
+        protocol => {
+            super::protocol::run(protocol, &cell.model, &mechanisms.registry)?;
+            return Ok(());
+        }
     };
     super::print(&text);
     Ok(())

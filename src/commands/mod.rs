@@ -6,6 +6,7 @@ mod connection;
 mod connection_views;
 mod graph;
 mod positions;
+mod protocol;
 mod raster;
 mod report;
 mod summary;
@@ -34,6 +35,8 @@ pub enum AppError {
     Nmodl(#[from] crate::cell::nmodl::NmodlError),
     #[error(transparent)]
     Allen(#[from] crate::cell::allen::AllenError),
+    #[error(transparent)]
+    Protocol(#[from] crate::cell::protocols::ProtocolError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
