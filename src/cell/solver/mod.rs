@@ -15,7 +15,7 @@
 //! 5. |v| > 1e4 mV or NaN stops the run with an error naming the section; recordings sample.
 //!
 //! `secondorder = 2` (Crank-Nicolson) would change only step 2's `cfac` to `0.002/dt`, step 3's
-//! update to `v += 2*dv` plus an ion-current correction; not implemented.
+//! update to `v += 2*dv` plus an ion-current correction; only the default first-order step exists.
 //!
 //! Modules: `simulation` (the stepper and its public API), `build` (model + registry -> flat
 //! mechanism and ion arrays, all name checks), `hines` (the tree solve), `record` (variable
