@@ -30,8 +30,8 @@ use crate::cell::nmodl::{
 pub struct CompiledKernel {
     compiled: CompiledMechanism,
     info: MechanismInfo,
-    /// RANGE variable names (without suffix) in `info.variables` order.
-    range_names: Vec<String>,
+    /// Compiled column of each RANGE variable, in `info.variables` order (None: no storage).
+    range_columns: Vec<Option<usize>>,
     /// Which of them are PARAMETERs (copied into the compiled columns before each evaluation).
     parameters: Vec<usize>,
 }
@@ -105,10 +105,14 @@ impl CompiledKernel {
             globals,
             ions,
         };
+        let range_columns = range_names
+            .iter()
+            .map(|name| compiled.range_index(name).ok())
+            .collect();
         CompiledKernel {
             compiled,
             info,
-            range_names,
+            range_columns,
             parameters,
         }
     }
@@ -136,18 +140,18 @@ impl CompiledKernel {
 
     fn copy_parameters_in(&self, data: &MechanismData, b: &mut Buffers) {
         for &k in &self.parameters {
-            if let Ok(col) = self.compiled.range_mut(&mut b.inst, &self.range_names[k]) {
-                col.copy_from_slice(&data.columns[k]);
+            if let Some(index) = self.range_columns[k] {
+                self.compiled
+                    .column_mut(&mut b.inst, index)
+                    .copy_from_slice(&data.columns[k]);
             }
         }
     }
 
     fn copy_columns_out(&self, data: &mut MechanismData, b: &Buffers, role: VariableRole) {
         for (k, spec) in self.info.variables.iter().enumerate() {
-            if spec.role == role {
-                if let Ok(col) = self.compiled.range(&b.inst, &self.range_names[k]) {
-                    data.columns[k].copy_from_slice(col);
-                }
+            if let (true, Some(index)) = (spec.role == role, self.range_columns[k]) {
+                data.columns[k].copy_from_slice(self.compiled.column(&b.inst, index));
             }
         }
     }

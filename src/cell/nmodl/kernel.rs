@@ -506,6 +506,23 @@ impl CompiledMechanism {
         Ok(&mut inst.buf[s * n..(s + 1) * n])
     }
 
+    /// Column index of a per-instance variable (by `name` or `name_suffix`), for callers that
+    /// access it every step: [`column`](Self::column) then needs no name lookup.
+    pub fn range_index(&self, name: &str) -> Result<usize, NmodlError> {
+        Ok(self.slot_named(name, false)? as usize)
+    }
+
+    /// The column at `index` (from [`range_index`](Self::range_index)).
+    pub fn column<'i>(&self, inst: &'i MechanismInstances, index: usize) -> &'i [f64] {
+        &inst.buf[index * inst.n..(index + 1) * inst.n]
+    }
+
+    /// The mutable column at `index` (from [`range_index`](Self::range_index)).
+    pub fn column_mut<'i>(&self, inst: &'i mut MechanismInstances, index: usize) -> &'i mut [f64] {
+        let n = inst.n;
+        &mut inst.buf[index * n..(index + 1) * n]
+    }
+
     /// The value of a GLOBAL parameter.
     pub fn global(&self, inst: &MechanismInstances, name: &str) -> Result<f64, NmodlError> {
         let s = self.slot_named(name, true)? as usize;
