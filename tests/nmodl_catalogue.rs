@@ -8,7 +8,12 @@ fn cells_dir() -> Option<std::path::PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("SKIPPED: ../shared not found");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"
+*** SKIPPED: ../shared not found ***
+",
+        );
         None
     }
 }
@@ -101,7 +106,12 @@ fn nav_kinetic_scheme_conserves_and_reaches_equilibrium() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/models/bio_net/components/mechanisms/modfiles");
     if !dir.is_dir() {
-        eprintln!("SKIPPED: ../shared not found");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"
+*** SKIPPED: ../shared not found ***
+",
+        );
         return;
     }
     let cat = Catalogue::load_dir(&dir).unwrap();

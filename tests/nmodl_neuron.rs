@@ -53,7 +53,12 @@ fn density_mechanisms_match_neuron_under_voltage_clamp() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cells = root.join("../shared/cells");
     if !cells.is_dir() {
-        eprintln!("SKIPPED: ../shared not found");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"
+*** SKIPPED: ../shared not found ***
+",
+        );
         return;
     }
     let mut checked = 0;
@@ -229,7 +234,12 @@ fn allen_calcium_loop_matches_neuron() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("../shared/cells/allen_386049446/modfiles");
     if !dir.is_dir() {
-        eprintln!("SKIPPED: ../shared not found");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"
+*** SKIPPED: ../shared not found ***
+",
+        );
         return;
     }
     let text =

@@ -6,7 +6,12 @@ use std::path::{Path, PathBuf};
 fn shared_mod_files() -> Option<Vec<PathBuf>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     if !root.is_dir() {
-        eprintln!("SKIPPED: ../shared not found");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"
+*** SKIPPED: ../shared not found ***
+",
+        );
         return None;
     }
     let mut out = Vec::new();

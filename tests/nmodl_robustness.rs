@@ -90,7 +90,10 @@ fn mutated_real_files_never_panic() {
             }
         }
     } else {
-        eprintln!("SKIPPED: ../shared not found (fuzzing the fixtures only)");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"\n*** SKIPPED: ../shared not found (fuzzing the fixtures only) ***\n",
+        );
     }
     for f in std::fs::read_dir(root.join("fixtures/nmodl"))
         .unwrap()

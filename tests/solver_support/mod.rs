@@ -18,7 +18,12 @@ pub fn shared_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: ../shared not found");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"
+*** SKIPPED: ../shared not found ***
+",
+        );
         None
     }
 }
