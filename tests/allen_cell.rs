@@ -6,13 +6,13 @@
 //! with the same spike count, at dt 0.025 and 0.1.
 
 mod common;
+mod solver_support;
 
 use std::path::{Path, PathBuf};
 
 use bmtool::cell::allen;
 use bmtool::cell::mechanism::compiled::register_catalogue;
 use bmtool::cell::mechanism::MechanismRegistry;
-use bmtool::cell::morphology::{Discretization, SectionId};
 use bmtool::cell::nmodl::Catalogue;
 use bmtool::cell::solver::Simulation;
 use serde_json::Value;
@@ -30,14 +30,6 @@ fn short(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)
 }
 
-fn close(ours: f64, reference: f64, what: &str) {
-    let scale = reference.abs().max(1e-12);
-    assert!(
-        (ours - reference).abs() / scale < 1e-6,
-        "{what}: ours {ours}, NEURON {reference}"
-    );
-}
-
 #[test]
 fn sections_geometry_and_parameters_equal_neuron() {
     let Some(shared) =
@@ -45,18 +37,16 @@ fn sections_geometry_and_parameters_equal_neuron() {
     else {
         return;
     };
-    let (swc, fit, _) = inputs(&shared);
+    let (swc, fit, modfiles) = inputs(&shared);
     let cell = allen::load(&swc, &fit).unwrap();
     let model = &cell.model;
     let info = common::json(&shared.join("reference/cells/Allen_386049446/dt0.025/cell_info.json"));
-    let disc = Discretization::new(model).unwrap();
     let sections = info["sections"].as_array().unwrap();
     assert_eq!(model.sections.len(), sections.len());
     assert_eq!(
         model.celsius_degc,
         info["globals"]["celsius"].as_f64().unwrap()
     );
-    let vars = &info["mechanism_vars"];
     for (k, reference) in sections.iter().enumerate() {
         let name = short(reference["name"].as_str().unwrap());
         let ours = &model.sections[k];
@@ -70,24 +60,12 @@ fn sections_geometry_and_parameters_equal_neuron() {
         if let Some(x) = reference["parent_x"].as_f64() {
             assert_eq!(ours.parent.unwrap().parent_x, x, "{name} parent_x");
         }
-        assert_eq!(
-            ours.nseg as u64,
-            reference["nseg"].as_u64().unwrap(),
-            "{name} nseg"
-        );
-        close(
+        solver_support::close(
             ours.length(),
             reference["L"].as_f64().unwrap(),
             &format!("{name} L"),
         );
-        let segments = &disc.segments[SectionId(k).0];
-        let area: f64 = segments.iter().map(|s| s.area_um2).sum();
-        close(
-            area,
-            reference["area_um2"].as_f64().unwrap(),
-            &format!("{name} area"),
-        );
-        close(
+        solver_support::close(
             ours.ra_ohm_cm,
             reference["Ra"].as_f64().unwrap(),
             &format!("{name} Ra"),
@@ -101,41 +79,15 @@ fn sections_geometry_and_parameters_equal_neuron() {
             .map(|m| m.as_str().unwrap())
             .collect();
         assert_eq!(ours_mechs, want, "{name} mechanisms");
-        for (s, seg) in reference["segments"].as_array().unwrap().iter().enumerate() {
-            close(
-                segments[s].diam_um,
-                seg["diam"].as_f64().unwrap(),
-                &format!("{name} diam"),
-            );
-            close(
-                segments[s].ri_mohm,
-                seg["ri_MOhm"].as_f64().unwrap(),
-                &format!("{name} ri"),
-            );
-            close(
-                ours.cm_uf_cm2.at(s),
-                seg["cm"].as_f64().unwrap(),
-                &format!("{name} cm"),
-            );
-            for (mech, values) in seg["mechs"].as_object().unwrap() {
-                let params: Vec<&str> = vars[mech]["parameter"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| p.as_str().unwrap())
-                    .collect();
-                let inserted = ours.mechanism(mech).unwrap();
-                for p in params {
-                    let want = values[p].as_f64().unwrap();
-                    // Parameters never set keep the mod file's default, which the solver
-                    // supplies; only values the loader set are stored in the model.
-                    if let Some(v) = inserted.value(p) {
-                        close(v.at(s), want, &format!("{name} {p}_{mech}"));
-                    }
-                }
-            }
-        }
     }
+    // Per segment: x, area, diam, ri; then after finitialize every RANGE value (the fit's and the
+    // mod files' defaults), every ion variable and ion_style, with the shared comparison code.
+    assert_eq!(solver_support::check_segment_geometry(model, &info), 42);
+    let mut registry = MechanismRegistry::with_builtins();
+    register_catalogue(&mut registry, &Catalogue::load_dir(&modfiles).unwrap());
+    let (compared, _unexposed) =
+        solver_support::check_state_after_finitialize(model, &registry, &info);
+    assert!(compared > 42 * 3, "only {compared} values compared");
 }
 
 fn clamp(shared: &Path, dt: &str) -> (Vec<f64>, Vec<f64>, Value) {

@@ -331,21 +331,7 @@ impl Simulation {
         for species in &mut self.ions.species {
             species.initialize(self.celsius_degc);
         }
-        for slot in &mut self.slots {
-            let mut ctx = KernelContext {
-                t_ms: self.t_ms,
-                dt_ms: self.dt_ms,
-                celsius_degc: self.celsius_degc,
-                v_mv: &self.v_mv,
-                area_um2: &self.disc.area_um2,
-                diam_um: &self.disc.diam_um,
-                ions: &mut self.ions,
-                rhs: &mut self.rhs,
-                d: &mut self.d,
-                convention: slot.convention,
-            };
-            slot.kernel.initialize(&mut slot.data, &mut ctx);
-        }
+        self.run_kernels(Hook::Initialize);
         self.setup_matrix();
         self.check_voltages()?;
         for detector in &mut self.detectors {
@@ -424,21 +410,7 @@ impl Simulation {
         for species in &mut self.ions.species {
             species.begin_step(self.celsius_degc);
         }
-        for slot in &mut self.slots {
-            let mut ctx = KernelContext {
-                t_ms: self.t_ms,
-                dt_ms: self.dt_ms,
-                celsius_degc: self.celsius_degc,
-                v_mv: &self.v_mv,
-                area_um2: &self.disc.area_um2,
-                diam_um: &self.disc.diam_um,
-                ions: &mut self.ions,
-                rhs: &mut self.rhs,
-                d: &mut self.d,
-                convention: slot.convention,
-            };
-            slot.kernel.current(&mut slot.data, &mut ctx);
-        }
+        self.run_kernels(Hook::Current);
         // Capacitance: cm [uF/cm2] * 0.001 * (1/dt) [S/cm2 per mV step]; 0 on zero-area nodes.
         let cfac = 0.001 * (1.0 / self.dt_ms);
         for (d, cm) in self.d.iter_mut().zip(&self.disc.cm_uf_cm2) {
@@ -456,6 +428,11 @@ impl Simulation {
     }
 
     fn advance_states(&mut self) {
+        self.run_kernels(Hook::Advance);
+    }
+
+    /// Call one hook of every mechanism type, in registration order, with this step's context.
+    fn run_kernels(&mut self, hook: Hook) {
         for slot in &mut self.slots {
             let mut ctx = KernelContext {
                 t_ms: self.t_ms,
@@ -469,7 +446,11 @@ impl Simulation {
                 d: &mut self.d,
                 convention: slot.convention,
             };
-            slot.kernel.advance(&mut slot.data, &mut ctx);
+            match hook {
+                Hook::Initialize => slot.kernel.initialize(&mut slot.data, &mut ctx),
+                Hook::Current => slot.kernel.current(&mut slot.data, &mut ctx),
+                Hook::Advance => slot.kernel.advance(&mut slot.data, &mut ctx),
+            }
         }
     }
 
@@ -487,4 +468,12 @@ impl Simulation {
             }),
         }
     }
+}
+
+/// The mechanism hooks of a step (see `mechanism` for when each runs).
+#[derive(Debug, Clone, Copy)]
+enum Hook {
+    Initialize,
+    Current,
+    Advance,
 }
