@@ -2,13 +2,14 @@
 //! [`CompiledMechanism`] (which owns its own per-instance columns and knows nothing of the tree)
 //! and the solver's [`MechanismKernel`] interface (node-indexed voltages and ions, `rhs`/`d`).
 //!
-//! Per call it gathers each instance's node voltage and ion values into per-instance buffers
-//! kept in [`MechanismData::private`] (allocated once, at `initialize`), runs the compiled entry
-//! point, scatters written concentrations back to the nodes, adds currents through
-//! [`KernelContext::add_current`] / [`KernelContext::add_ion_current`], and mirrors the RANGE
-//! columns into [`MechanismData::columns`] so recordings and `cell info` see them. PARAMETER
-//! columns flow the other way before every current evaluation, so a value changed during a run
-//! takes effect at the next step, as in NEURON.
+//! The compiled columns, kept in [`MechanismData::private`] (allocated once, at `initialize`,
+//! from the model's RANGE values), are the live values during a run. Each step gathers the node
+//! voltages and the ion values the mechanism reads straight into them ([`Ports`]), runs the
+//! compiled code in place, adds currents to `rhs`/`d` as nocmodl's `nrn_cur` does (at `v +
+//! 0.001`, then at `v`) and scatters written concentrations back to the nodes: nothing else is
+//! copied per step. Reads and writes of RANGE values go through [`MechanismKernel::read`] /
+//! [`MechanismKernel::write`], so recordings see live values and a value changed during a run
+//! (a play) takes effect at the next step, as in NEURON.
 //!
 //! A runtime failure of the compiled code (a STATE that became NaN) cannot be returned through
 //! the solver's interface; the adapter then feeds NaN into the membrane current, which the
@@ -22,7 +23,7 @@ use super::{
 };
 use crate::cell::nmodl::ir::{IonField, MechKind, Role, Storage};
 use crate::cell::nmodl::{
-    Catalogue, CompiledMechanism, Env, IonColumns, MechanismInstances, NmodlError,
+    Catalogue, CompiledMechanism, Env, IonColumns, MechanismInstances, NmodlError, Ports,
 };
 
 /// A compiled NMODL mechanism registered in the solver.
@@ -32,8 +33,10 @@ pub struct CompiledKernel {
     info: MechanismInfo,
     /// Compiled column of each RANGE variable, in `info.variables` order (None: no storage).
     range_columns: Vec<Option<usize>>,
-    /// Which of them are PARAMETERs (copied into the compiled columns before each evaluation).
+    /// Which of them are PARAMETERs (copied into the compiled columns at `initialize`).
     parameters: Vec<usize>,
+    /// The columns gathered and scattered around each in-place call.
+    ports: Ports,
 }
 
 /// Per-instance work buffers, allocated once per simulation at `initialize`.
@@ -42,6 +45,10 @@ struct Buffers {
     v: Vec<f64>,
     /// Per ion: e, i, ci, co per instance.
     ions: Vec<[Vec<f64>; 4]>,
+    /// Membrane current per instance at `v + 0.001`.
+    shifted: Vec<f64>,
+    /// Per ion: its current at `v + 0.001` (empty when the mechanism writes none).
+    ion_shifted: Vec<Vec<f64>>,
     failed: bool,
 }
 
@@ -109,11 +116,13 @@ impl CompiledKernel {
             .iter()
             .map(|name| compiled.range_index(name).ok())
             .collect();
+        let ports = compiled.ports();
         CompiledKernel {
             compiled,
             info,
             range_columns,
             parameters,
+            ports,
         }
     }
 
@@ -126,6 +135,13 @@ impl CompiledKernel {
             v: vec![0.0; n],
             ions: (0..self.info.ions.len())
                 .map(|_| [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]])
+                .collect(),
+            shifted: vec![0.0; n],
+            ion_shifted: self
+                .ports
+                .ion_currents
+                .iter()
+                .map(|c| if c.is_some() { vec![0.0; n] } else { Vec::new() })
                 .collect(),
             failed: false,
         };
@@ -156,12 +172,12 @@ impl CompiledKernel {
         }
     }
 
-    /// Run one compiled entry point with node values gathered per instance.
+    /// Run one compiled entry point with node values gathered into separate buffers (INITIAL,
+    /// once per run; steps use the in-place path).
     fn call(
         &self,
         data: &mut MechanismData,
         ctx: &mut KernelContext,
-        parameters_in: bool,
         entry: impl Fn(
             &CompiledMechanism,
             &mut MechanismInstances,
@@ -171,18 +187,8 @@ impl CompiledKernel {
         ) -> Result<(), NmodlError>,
     ) -> Box<Buffers> {
         // The same box goes back into `data.private` after the call: no allocation per step.
-        let mut b = match data
-            .private
-            .0
-            .take()
-            .and_then(|p| p.downcast::<Buffers>().ok())
-        {
-            Some(b) if b.inst.len() == data.len() => b,
-            _ => Box::new(self.buffers(data)),
-        };
-        if parameters_in {
-            self.copy_parameters_in(data, &mut b);
-        }
+        let mut b = self.take_buffers(data);
+        self.copy_parameters_in(data, &mut b);
         for (i, node) in data.node.iter().enumerate() {
             b.v[i] = ctx.v_mv[*node];
         }
@@ -233,6 +239,81 @@ impl CompiledKernel {
     fn keep(data: &mut MechanismData, b: Box<Buffers>) {
         data.private.0 = Some(b);
     }
+
+    /// This run's buffers (the same box goes back into `data.private` after the call: no
+    /// allocation per step), or fresh ones from the model's values.
+    fn take_buffers(&self, data: &mut MechanismData) -> Box<Buffers> {
+        match data
+            .private
+            .0
+            .take()
+            .and_then(|p| p.downcast::<Buffers>().ok())
+        {
+            Some(b) if b.inst.len() == data.len() => b,
+            _ => {
+                let mut b = Box::new(self.buffers(data));
+                self.copy_parameters_in(data, &mut b);
+                b
+            }
+        }
+    }
+
+    fn live<'d>(&self, data: &'d MechanismData) -> Option<&'d Buffers> {
+        let b = data.private.0.as_ref()?.downcast_ref::<Buffers>()?;
+        (b.inst.len() == data.len()).then_some(b)
+    }
+
+    /// Node voltages (plus `shift_mv`), the environment and the ion values read, straight into
+    /// the compiled columns.
+    fn gather(&self, data: &MechanismData, ctx: &KernelContext, b: &mut Buffers, shift_mv: f64) {
+        if let Some(col) = self.ports.v {
+            let v = self.compiled.column_mut(&mut b.inst, col);
+            for (x, node) in v.iter_mut().zip(&data.node) {
+                *x = ctx.v_mv[*node] + shift_mv;
+            }
+        }
+        for port in self.ports.ions.iter().filter(|p| p.copy_in) {
+            let s = &ctx.ions.species[data.ions[port.ion].0];
+            let source = match port.field {
+                IonField::E => &s.erev,
+                IonField::I => &s.current,
+                IonField::Ci => &s.conc_in,
+                IonField::Co => &s.conc_out,
+            };
+            let col = self.compiled.column_mut(&mut b.inst, port.column);
+            for (x, node) in col.iter_mut().zip(&data.node) {
+                *x = source[*node];
+            }
+        }
+    }
+
+    /// Ion values the mechanism writes, from the compiled columns back to the nodes.
+    fn scatter(&self, data: &MechanismData, ctx: &mut KernelContext, b: &Buffers) {
+        for port in self.ports.ions.iter().filter(|p| p.copy_out) {
+            let s = &mut ctx.ions.species[data.ions[port.ion].0];
+            let target = match port.field {
+                IonField::E => &mut s.erev,
+                IonField::I => continue,
+                IonField::Ci => &mut s.conc_in,
+                IonField::Co => &mut s.conc_out,
+            };
+            let col = self.compiled.column(&b.inst, port.column);
+            for (x, node) in col.iter().zip(&data.node) {
+                target[*node] = *x;
+            }
+        }
+    }
+
+    /// Outward membrane current of instance `i` from the current terms (in their order, as the
+    /// compiled mechanism sums them).
+    #[inline]
+    fn total_current(&self, b: &Buffers, i: usize) -> f64 {
+        let mut total = 0.0;
+        for &(col, sign) in &self.ports.current_terms {
+            total += sign * self.compiled.column(&b.inst, col)[i];
+        }
+        total
+    }
 }
 
 /// Borrow the per-ion buffers as `IonColumns` without allocating (mechanisms use at most a few
@@ -274,36 +355,88 @@ impl MechanismKernel for CompiledKernel {
 
     fn initialize(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         // New buffers every initialize: a run starts from the model's values.
-        data.private.0 = Some(Box::new(self.buffers(data)));
-        let b = self.call(data, ctx, true, CompiledMechanism::initial);
+        data.private.0 = None;
+        let b = self.call(data, ctx, CompiledMechanism::initial);
         self.copy_columns_out(data, &b, VariableRole::State);
         self.copy_columns_out(data, &b, VariableRole::Assigned);
         Self::keep(data, b);
     }
 
+    /// nocmodl's `nrn_cur`: the BREAKPOINT currents at `v + 0.001` then at `v` (so ASSIGNED
+    /// values are those at `v`), `g = (i(v + 0.001) - i(v)) / 0.001`, per ion likewise.
     fn current(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let b = self.call(data, ctx, true, CompiledMechanism::current_and_conductance);
+        let mut b = self.take_buffers(data);
+        let env = Env {
+            celsius: ctx.celsius_degc,
+            dt: ctx.dt_ms,
+            t: ctx.t_ms,
+        };
+        self.compiled.set_env(&mut b.inst, &env);
+        self.gather(data, ctx, &mut b, 0.001);
+        self.compiled.current_in_place(&mut b.inst);
+        for i in 0..data.len() {
+            b.shifted[i] = self.total_current(&b, i);
+        }
+        for (k, col) in self.ports.ion_currents.iter().enumerate() {
+            if let Some(col) = *col {
+                let Buffers {
+                    inst, ion_shifted, ..
+                } = &mut *b;
+                ion_shifted[k].copy_from_slice(self.compiled.column(inst, col));
+            }
+        }
+        self.gather(data, ctx, &mut b, 0.0);
+        self.compiled.current_in_place(&mut b.inst);
         let poison = if b.failed { f64::NAN } else { 0.0 };
         for (i, node) in data.node.iter().enumerate() {
-            ctx.add_current(*node, b.inst.current[i] + poison, b.inst.conductance[i]);
+            let current = self.total_current(&b, i);
+            let g = (b.shifted[i] - current) / 0.001;
+            ctx.add_current(*node, current + poison, g);
         }
-        for (k, ion) in data.ions.iter().enumerate() {
-            let (cur, didv) = (&b.inst.ion_current[k], &b.inst.ion_didv[k]);
-            if cur.is_empty() {
-                continue;
-            }
+        for (k, col) in self.ports.ion_currents.iter().enumerate() {
+            let Some(col) = *col else { continue };
+            let (current, shifted) = (self.compiled.column(&b.inst, col), &b.ion_shifted[k]);
             for (i, node) in data.node.iter().enumerate() {
-                ctx.add_ion_current(*ion, *node, cur[i], didv[i]);
+                let didv = (shifted[i] - current[i]) / 0.001;
+                ctx.add_ion_current(data.ions[k], *node, current[i], didv);
             }
         }
-        self.copy_columns_out(data, &b, VariableRole::Assigned);
         Self::keep(data, b);
     }
 
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let b = self.call(data, ctx, false, CompiledMechanism::advance_states);
-        self.copy_columns_out(data, &b, VariableRole::State);
+        let mut b = self.take_buffers(data);
+        let env = Env {
+            celsius: ctx.celsius_degc,
+            dt: ctx.dt_ms,
+            t: ctx.t_ms,
+        };
+        self.compiled.set_env(&mut b.inst, &env);
+        self.gather(data, ctx, &mut b, 0.0);
+        if self.compiled.advance_in_place(&mut b.inst, &env).is_err() {
+            b.failed = true;
+        }
+        self.scatter(data, ctx, &b);
         Self::keep(data, b);
+    }
+
+    fn read(&self, data: &MechanismData, variable: usize, instance: usize) -> f64 {
+        match (self.live(data), self.range_columns[variable]) {
+            (Some(b), Some(col)) => self.compiled.column(&b.inst, col)[instance],
+            _ => data.columns[variable][instance],
+        }
+    }
+
+    fn write(&self, data: &mut MechanismData, variable: usize, instance: usize, value: f64) {
+        data.columns[variable][instance] = value;
+        let col = self.range_columns[variable];
+        if let (Some(b), Some(col)) = (data.private.0.as_mut(), col) {
+            if let Some(b) = b.downcast_mut::<Buffers>() {
+                if b.inst.len() == data.node.len() {
+                    self.compiled.column_mut(&mut b.inst, col)[instance] = value;
+                }
+            }
+        }
     }
 }
 

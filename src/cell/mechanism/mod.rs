@@ -360,4 +360,17 @@ pub trait MechanismKernel: Debug + Send + Sync {
 
     /// SOLVE ... METHOD: advance STATEs from t - dt to t using the new v.
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext);
+
+    /// The current value of RANGE column `variable` of `instance`. A kernel that keeps its live
+    /// values in [`MechanismData::private`] (and so leaves `columns` as they were at
+    /// `initialize`) answers from there.
+    fn read(&self, data: &MechanismData, variable: usize, instance: usize) -> f64 {
+        data.columns[variable][instance]
+    }
+
+    /// Assign RANGE column `variable` of `instance` during a run (a play, a user's change between
+    /// runs); it takes effect at the next call, as in NEURON.
+    fn write(&self, data: &mut MechanismData, variable: usize, instance: usize, value: f64) {
+        data.columns[variable][instance] = value;
+    }
 }

@@ -108,6 +108,34 @@ struct IonIo {
     current: Option<Slot>,
 }
 
+/// One ion column of an in-place call (see [`CompiledMechanism::ports`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IonPort {
+    /// Position of the ion in [`CompiledMechanism::ions`].
+    pub ion: usize,
+    /// Which of the ion's node values.
+    pub field: IonField,
+    /// Column index.
+    pub column: usize,
+    /// Filled from the node before every call.
+    pub copy_in: bool,
+    /// Written back to the node after INITIAL and each state update.
+    pub copy_out: bool,
+}
+
+/// The columns of an in-place call: what a solver adapter gathers and scatters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ports {
+    /// Column of `v`, if the mechanism reads it.
+    pub v: Option<usize>,
+    /// Ion columns.
+    pub ions: Vec<IonPort>,
+    /// Per ion (in `ions()` order): the column of the current it writes, if any.
+    pub ion_currents: Vec<Option<usize>>,
+    /// (column, sign) summed, in this order, into the outward membrane current.
+    pub current_terms: Vec<(usize, f64)>,
+}
+
 /// A mechanism compiled to columnar bytecode. Cheap to share: instances hold all mutable data.
 #[derive(Debug, Clone)]
 pub struct CompiledMechanism {
@@ -622,6 +650,64 @@ impl CompiledMechanism {
         self.prologue(inst, v, ions, env)?;
         run_steps(&self.steps, inst, env.dt);
         self.epilogue(inst, ions);
+        self.check_states(inst, env)
+    }
+
+    /// The columns an in-place caller fills before a call and reads after it (indices for
+    /// [`column`](Self::column) / [`column_mut`](Self::column_mut)).
+    pub fn ports(&self) -> Ports {
+        let mut ports = Ports {
+            v: self.specials[0].map(|s| s as usize),
+            ..Ports::default()
+        };
+        for (k, io) in self.ion_io.iter().enumerate() {
+            for &(field, slot, copy_in, copy_out) in &io.fields {
+                ports.ions.push(IonPort {
+                    ion: k,
+                    field,
+                    column: slot as usize,
+                    copy_in,
+                    copy_out,
+                });
+            }
+            ports.ion_currents.push(io.current.map(|s| s as usize));
+        }
+        ports.current_terms = self
+            .current_terms
+            .iter()
+            .map(|&(s, sign)| (s as usize, sign))
+            .collect();
+        ports
+    }
+
+    /// Fills the `t`, `dt` and `celsius` columns the mechanism reads (`v` and ion columns are the
+    /// caller's, see [`ports`](Self::ports)).
+    pub fn set_env(&self, inst: &mut MechanismInstances, env: &Env) {
+        let [_, st, sdt, sc] = self.specials;
+        for (slot, x) in [(st, env.t), (sdt, env.dt), (sc, env.celsius)] {
+            if let Some(s) = slot {
+                fill(&mut inst.buf, inst.n, s, x);
+            }
+        }
+    }
+
+    /// The BREAKPOINT block (without its SOLVEs) on columns the caller filled; the current terms
+    /// of [`Ports`] then hold this evaluation's currents.
+    pub fn current_in_place(&self, inst: &mut MechanismInstances) {
+        if inst.buf.len() == self.n_slots * inst.n {
+            self.current.run(&mut inst.buf, inst.n);
+        }
+    }
+
+    /// nocmodl's `nrn_state` on columns the caller filled (`v`, ions, [`set_env`](Self::set_env));
+    /// ion columns marked `copy_out` then hold the written concentrations.
+    pub fn advance_in_place(
+        &self,
+        inst: &mut MechanismInstances,
+        env: &Env,
+    ) -> Result<(), NmodlError> {
+        self.check_instances(inst)?;
+        run_steps(&self.steps, inst, env.dt);
         self.check_states(inst, env)
     }
 

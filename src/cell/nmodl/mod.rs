@@ -44,4 +44,6 @@ pub mod units;
 
 pub use catalogue::Catalogue;
 pub use error::NmodlError;
-pub use kernel::{CompileOptions, CompiledMechanism, Env, IonColumns, MechanismInstances};
+pub use kernel::{
+    CompileOptions, CompiledMechanism, Env, IonColumns, IonPort, MechanismInstances, Ports,
+};

@@ -228,7 +228,10 @@ impl Simulation {
                 mechanism,
                 variable,
                 instance,
-            } => self.slots[mechanism].data.columns[variable][instance],
+            } => {
+                let slot = &self.slots[mechanism];
+                slot.kernel.read(&slot.data, variable, instance)
+            }
             VarRef::Ion {
                 species,
                 field,
@@ -255,7 +258,10 @@ impl Simulation {
                 mechanism,
                 variable,
                 instance,
-            } => self.slots[mechanism].data.columns[variable][instance] = value,
+            } => {
+                let slot = &mut self.slots[mechanism];
+                slot.kernel.write(&mut slot.data, variable, instance, value);
+            }
             VarRef::Ion {
                 species,
                 field,
