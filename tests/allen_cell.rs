@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use bmtool::cell::allen;
 use bmtool::cell::mechanism::compiled::register_catalogue;
 use bmtool::cell::mechanism::MechanismRegistry;
-use bmtool::cell::nmodl::Catalogue;
+use bmtool::cell::nmodl::{Catalogue, CompileOptions};
 use bmtool::cell::solver::Simulation;
 use serde_json::Value;
 
@@ -84,7 +84,11 @@ fn sections_geometry_and_parameters_equal_neuron() {
     // mod files' defaults), every ion variable and ion_style, with the shared comparison code.
     assert_eq!(solver_support::check_segment_geometry(model, &info), 42);
     let mut registry = MechanismRegistry::with_builtins();
-    register_catalogue(&mut registry, &Catalogue::load_dir(&modfiles).unwrap());
+    register_catalogue(
+        &mut registry,
+        &Catalogue::load_dir(&modfiles).unwrap(),
+        CompileOptions::default(),
+    );
     let (compared, _unexposed) =
         solver_support::check_state_after_finitialize(model, &registry, &info);
     assert!(compared > 42 * 3, "only {compared} values compared");
@@ -110,7 +114,11 @@ fn clamp(shared: &Path, dt: &str) -> (Vec<f64>, Vec<f64>, Value) {
     model.v_init_mv = results["v_init"].as_f64().unwrap();
     model.celsius_degc = results["celsius"].as_f64().unwrap();
     let mut registry = MechanismRegistry::with_builtins();
-    let skipped = register_catalogue(&mut registry, &Catalogue::load_dir(&modfiles).unwrap());
+    let skipped = register_catalogue(
+        &mut registry,
+        &Catalogue::load_dir(&modfiles).unwrap(),
+        CompileOptions::default(),
+    );
     assert!(skipped.is_empty(), "{skipped:?}");
     let mut sim = Simulation::new(&model, &registry).unwrap();
     let dt_ms = results["dt"].as_f64().unwrap();

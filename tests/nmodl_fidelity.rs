@@ -12,7 +12,7 @@ use std::path::Path;
 use bmtool::cell::mechanism::compiled::register_catalogue;
 use bmtool::cell::mechanism::MechanismRegistry;
 use bmtool::cell::morphology::CellModel;
-use bmtool::cell::nmodl::Catalogue;
+use bmtool::cell::nmodl::{Catalogue, CompileOptions};
 use bmtool::cell::solver::Simulation;
 use serde_json::Value;
 
@@ -94,7 +94,8 @@ fn folder_registry(shared: &Path, folder: &str) -> MechanismRegistry {
     let catalogue = Catalogue::load_dir(shared.join("cells").join(folder).join("modfiles"))
         .unwrap_or_else(|e| panic!("{folder}: {e}"));
     let mut registry = MechanismRegistry::with_builtins();
-    let _parse_only_point_processes = register_catalogue(&mut registry, &catalogue);
+    let _parse_only_point_processes =
+        register_catalogue(&mut registry, &catalogue, CompileOptions::default());
     registry
 }
 

@@ -9,6 +9,7 @@ use crate::cell::hoc::{load_cell, template_names, HocSource, LoadOptions};
 use crate::cell::info::cell_info;
 use crate::cell::mechanism::folder::CellMechanisms;
 use crate::cell::morphology::CellModel;
+use crate::cell::nmodl::CompileOptions;
 use crate::cli::cell::{CellArgs, CellCommand, CellFormat, CellSourceArgs};
 use crate::report::cell::{info_table, json, template_table, TemplateRow};
 
@@ -43,7 +44,7 @@ pub fn run(args: &CellArgs, verbose: bool) -> Result<(), AppError> {
                 .unwrap_or_else(|| "none".into())
         );
     }
-    let mechanisms = CellMechanisms::load(files.mod_folder.as_deref())?;
+    let mechanisms = CellMechanisms::load_with(files.mod_folder.as_deref(), compile_options(args))?;
     let source = HocSource {
         files: &files.hoc_files,
         mechanisms: &mechanisms,
@@ -119,6 +120,13 @@ fn no_mod_folder() -> AppError {
     AppError::Usage("no mod folder: pass --mod-folder DIR".into())
 }
 
+/// How the mechanisms are compiled (`--libm-exp`).
+fn compile_options(args: &CellArgs) -> CompileOptions {
+    CompileOptions {
+        fast_exp: !args.libm_exp,
+    }
+}
+
 /// `--swc FILE --fit-json FILE`: an Allen perisomatic cell (mechanisms from --mod-folder or the
 /// modfiles/ folder beside the SWC file).
 fn allen(args: &CellArgs, swc: &Path, fit: &Path) -> Result<(), AppError> {
@@ -126,7 +134,7 @@ fn allen(args: &CellArgs, swc: &Path, fit: &Path) -> Result<(), AppError> {
         Some(folder) => Some(folder.clone()),
         None => modfiles_in(swc.parent().unwrap_or(Path::new("."))),
     };
-    let mechanisms = CellMechanisms::load(mod_folder.as_deref())?;
+    let mechanisms = CellMechanisms::load_with(mod_folder.as_deref(), compile_options(args))?;
     let mut cell = crate::cell::allen::load(swc, fit)?;
     if let Some(celsius) = args.celsius {
         cell.model.celsius_degc = celsius;

@@ -10,7 +10,7 @@ use std::path::Path;
 use bmtool::cell::mechanism::compiled::register_catalogue;
 use bmtool::cell::mechanism::MechanismRegistry;
 use bmtool::cell::morphology::{CellModel, Pt3d, SectionId};
-use bmtool::cell::nmodl::Catalogue;
+use bmtool::cell::nmodl::{Catalogue, CompileOptions};
 use serde_json::Value;
 
 /// How a reference cell is built.
@@ -97,7 +97,8 @@ impl ReferenceCell {
                     let catalogue =
                         Catalogue::load_dir(shared.join("cells").join(folder).join("modfiles"))
                             .unwrap_or_else(|e| panic!("{folder}: {e}"));
-                    let _point_processes_parse_only = register_catalogue(&mut registry, &catalogue);
+                    let _point_processes_parse_only =
+                        register_catalogue(&mut registry, &catalogue, CompileOptions::default());
                 }
                 (from_cell_info(&info), registry)
             }

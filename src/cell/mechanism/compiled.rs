@@ -21,9 +21,11 @@ use super::{
     GlobalSpec, IonUse, IonVariable, KernelContext, MechanismData, MechanismInfo, MechanismKernel,
     MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
 };
+use crate::cell::nmodl::bytecode::padded_len;
 use crate::cell::nmodl::ir::{IonField, MechKind, Role, Storage};
 use crate::cell::nmodl::{
-    Catalogue, CompiledMechanism, Env, IonColumns, MechanismInstances, NmodlError, Ports,
+    Catalogue, CompileOptions, CompiledMechanism, Env, IonColumns, MechanismInstances, NmodlError,
+    Ports,
 };
 
 /// A compiled NMODL mechanism registered in the solver.
@@ -41,12 +43,18 @@ pub struct CompiledKernel {
 
 /// Per-instance work buffers, allocated once per simulation at `initialize`.
 struct Buffers {
+    /// The compiled columns, for [`padded_len`] lanes: lane `i < n` is instance `i`, the extra
+    /// lanes repeat instance 0 (so every value they compute is a real one) and are never read.
     inst: MechanismInstances,
+    /// Node of each lane.
+    lanes: Vec<usize>,
     v: Vec<f64>,
     /// Per ion: e, i, ci, co per instance.
     ions: Vec<[Vec<f64>; 4]>,
     /// Membrane current per instance at `v + 0.001`.
     shifted: Vec<f64>,
+    /// Membrane current per instance at `v`.
+    total: Vec<f64>,
     /// Per ion: its current at `v + 0.001` (empty when the mechanism writes none).
     ion_shifted: Vec<Vec<f64>>,
     failed: bool,
@@ -128,20 +136,29 @@ impl CompiledKernel {
 
     /// Fresh buffers for the instances in `data`, with PARAMETERs and GLOBALs copied in.
     fn buffers(&self, data: &MechanismData) -> Buffers {
-        let n = data.len();
+        let n = padded_len(data.len());
         let inst = self.compiled.instantiate(n);
+        let lanes = (0..n).map(|i| data.node[lane_source(data, i)]).collect();
         let mut b = Buffers {
             inst,
+            lanes,
             v: vec![0.0; n],
             ions: (0..self.info.ions.len())
                 .map(|_| [vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]])
                 .collect(),
-            shifted: vec![0.0; n],
+            shifted: vec![0.0; data.len()],
+            total: vec![0.0; data.len()],
             ion_shifted: self
                 .ports
                 .ion_currents
                 .iter()
-                .map(|c| if c.is_some() { vec![0.0; n] } else { Vec::new() })
+                .map(|c| {
+                    if c.is_some() {
+                        vec![0.0; data.len()]
+                    } else {
+                        Vec::new()
+                    }
+                })
                 .collect(),
             failed: false,
         };
@@ -157,9 +174,10 @@ impl CompiledKernel {
     fn copy_parameters_in(&self, data: &MechanismData, b: &mut Buffers) {
         for &k in &self.parameters {
             if let Some(index) = self.range_columns[k] {
-                self.compiled
-                    .column_mut(&mut b.inst, index)
-                    .copy_from_slice(&data.columns[k]);
+                let column = self.compiled.column_mut(&mut b.inst, index);
+                for (i, x) in column.iter_mut().enumerate() {
+                    *x = data.columns[k][lane_source(data, i)];
+                }
             }
         }
     }
@@ -167,7 +185,8 @@ impl CompiledKernel {
     fn copy_columns_out(&self, data: &mut MechanismData, b: &Buffers, role: VariableRole) {
         for (k, spec) in self.info.variables.iter().enumerate() {
             if let (true, Some(index)) = (spec.role == role, self.range_columns[k]) {
-                data.columns[k].copy_from_slice(self.compiled.column(&b.inst, index));
+                let n = data.columns[k].len();
+                data.columns[k].copy_from_slice(&self.compiled.column(&b.inst, index)[..n]);
             }
         }
     }
@@ -189,13 +208,13 @@ impl CompiledKernel {
         // The same box goes back into `data.private` after the call: no allocation per step.
         let mut b = self.take_buffers(data);
         self.copy_parameters_in(data, &mut b);
-        for (i, node) in data.node.iter().enumerate() {
+        for (i, node) in b.lanes.iter().enumerate() {
             b.v[i] = ctx.v_mv[*node];
         }
         for (k, ion) in data.ions.iter().enumerate() {
             let s = &ctx.ions.species[ion.0];
             let [e, cur, ci, co] = &mut b.ions[k];
-            for (i, node) in data.node.iter().enumerate() {
+            for (i, node) in b.lanes.iter().enumerate() {
                 e[i] = s.erev[*node];
                 cur[i] = s.current[*node];
                 ci[i] = s.conc_in[*node];
@@ -249,7 +268,7 @@ impl CompiledKernel {
             .take()
             .and_then(|p| p.downcast::<Buffers>().ok())
         {
-            Some(b) if b.inst.len() == data.len() => b,
+            Some(b) if b.lanes.len() == padded_len(data.len()) => b,
             _ => {
                 let mut b = Box::new(self.buffers(data));
                 self.copy_parameters_in(data, &mut b);
@@ -260,18 +279,21 @@ impl CompiledKernel {
 
     fn live<'d>(&self, data: &'d MechanismData) -> Option<&'d Buffers> {
         let b = data.private.0.as_ref()?.downcast_ref::<Buffers>()?;
-        (b.inst.len() == data.len()).then_some(b)
+        (b.lanes.len() == padded_len(data.len())).then_some(b)
     }
 
-    /// Node voltages (plus `shift_mv`), the environment and the ion values read, straight into
-    /// the compiled columns.
-    fn gather(&self, data: &MechanismData, ctx: &KernelContext, b: &mut Buffers, shift_mv: f64) {
+    /// Node voltages plus `shift_mv`, straight into the compiled `v` column.
+    fn gather_v(&self, ctx: &KernelContext, b: &mut Buffers, shift_mv: f64) {
         if let Some(col) = self.ports.v {
             let v = self.compiled.column_mut(&mut b.inst, col);
-            for (x, node) in v.iter_mut().zip(&data.node) {
+            for (x, node) in v.iter_mut().zip(&b.lanes) {
                 *x = ctx.v_mv[*node] + shift_mv;
             }
         }
+    }
+
+    /// The ion values the mechanism reads, straight into their compiled columns.
+    fn gather_ions(&self, data: &MechanismData, ctx: &KernelContext, b: &mut Buffers) {
         for port in self.ports.ions.iter().filter(|p| p.copy_in) {
             let s = &ctx.ions.species[data.ions[port.ion].0];
             let source = match port.field {
@@ -281,7 +303,7 @@ impl CompiledKernel {
                 IonField::Co => &s.conc_out,
             };
             let col = self.compiled.column_mut(&mut b.inst, port.column);
-            for (x, node) in col.iter_mut().zip(&data.node) {
+            for (x, node) in col.iter_mut().zip(&b.lanes) {
                 *x = source[*node];
             }
         }
@@ -304,15 +326,15 @@ impl CompiledKernel {
         }
     }
 
-    /// Outward membrane current of instance `i` from the current terms (in their order, as the
-    /// compiled mechanism sums them).
-    #[inline]
-    fn total_current(&self, b: &Buffers, i: usize) -> f64 {
-        let mut total = 0.0;
+    /// Outward membrane current per instance: the current terms summed in their order, as the
+    /// compiled mechanism sums them.
+    fn sum_currents(&self, inst: &MechanismInstances, out: &mut [f64]) {
+        out.fill(0.0);
         for &(col, sign) in &self.ports.current_terms {
-            total += sign * self.compiled.column(&b.inst, col)[i];
+            for (o, x) in out.iter_mut().zip(self.compiled.column(inst, col)) {
+                *o += sign * x;
+            }
         }
-        total
     }
 }
 
@@ -336,6 +358,15 @@ fn with_ion_columns(
             file: String::new(),
             msg: "a mechanism may use at most four ions".into(),
         }),
+    }
+}
+
+/// The instance whose values lane `i` holds: itself, or instance 0 for padding lanes.
+fn lane_source(data: &MechanismData, i: usize) -> usize {
+    if i < data.len() {
+        i
+    } else {
+        0
     }
 }
 
@@ -372,33 +403,57 @@ impl MechanismKernel for CompiledKernel {
             t: ctx.t_ms,
         };
         self.compiled.set_env(&mut b.inst, &env);
-        self.gather(data, ctx, &mut b, 0.001);
+        self.gather_ions(data, ctx, &mut b);
+        self.gather_v(ctx, &mut b, 0.001);
         self.compiled.current_in_place(&mut b.inst);
-        for i in 0..data.len() {
-            b.shifted[i] = self.total_current(&b, i);
-        }
-        for (k, col) in self.ports.ion_currents.iter().enumerate() {
-            if let Some(col) = *col {
-                let Buffers {
-                    inst, ion_shifted, ..
-                } = &mut *b;
-                ion_shifted[k].copy_from_slice(self.compiled.column(inst, col));
+        {
+            let Buffers {
+                inst,
+                shifted,
+                ion_shifted,
+                ..
+            } = &mut *b;
+            self.sum_currents(inst, shifted);
+            for (k, col) in self.ports.ion_currents.iter().enumerate() {
+                if let Some(col) = *col {
+                    let n = ion_shifted[k].len();
+                    ion_shifted[k].copy_from_slice(&self.compiled.column(inst, col)[..n]);
+                }
             }
         }
-        self.gather(data, ctx, &mut b, 0.0);
+        self.gather_v(ctx, &mut b, 0.0);
         self.compiled.current_in_place(&mut b.inst);
+        {
+            let Buffers { inst, total, .. } = &mut *b;
+            self.sum_currents(inst, total);
+        }
         let poison = if b.failed { f64::NAN } else { 0.0 };
-        for (i, node) in data.node.iter().enumerate() {
-            let current = self.total_current(&b, i);
-            let g = (b.shifted[i] - current) / 0.001;
-            ctx.add_current(*node, current + poison, g);
+        let density = !ctx.convention.point && !ctx.convention.electrode;
+        for ((node, &current), &shifted) in data.node.iter().zip(&b.total).zip(&b.shifted) {
+            let g = (shifted - current) / 0.001;
+            if density {
+                // `add_current` for an outward density current, without its branches.
+                ctx.rhs[*node] -= current + poison;
+                ctx.d[*node] += g;
+            } else {
+                ctx.add_current(*node, current + poison, g);
+            }
         }
         for (k, col) in self.ports.ion_currents.iter().enumerate() {
             let Some(col) = *col else { continue };
             let (current, shifted) = (self.compiled.column(&b.inst, col), &b.ion_shifted[k]);
-            for (i, node) in data.node.iter().enumerate() {
-                let didv = (shifted[i] - current[i]) / 0.001;
-                ctx.add_ion_current(data.ions[k], *node, current[i], didv);
+            if ctx.convention.point {
+                for (i, node) in data.node.iter().enumerate() {
+                    let didv = (shifted[i] - current[i]) / 0.001;
+                    ctx.add_ion_current(data.ions[k], *node, current[i], didv);
+                }
+                continue;
+            }
+            // `add_ion_current` for a density mechanism (scale 1).
+            let species = &mut ctx.ions.species[data.ions[k].0];
+            for ((node, &i), &shifted) in data.node.iter().zip(current).zip(shifted) {
+                species.current[*node] += i;
+                species.dcurrent_dv[*node] += (shifted - i) / 0.001;
             }
         }
         Self::keep(data, b);
@@ -412,7 +467,8 @@ impl MechanismKernel for CompiledKernel {
             t: ctx.t_ms,
         };
         self.compiled.set_env(&mut b.inst, &env);
-        self.gather(data, ctx, &mut b, 0.0);
+        self.gather_ions(data, ctx, &mut b);
+        self.gather_v(ctx, &mut b, 0.0);
         if self.compiled.advance_in_place(&mut b.inst, &env).is_err() {
             b.failed = true;
         }
@@ -432,7 +488,7 @@ impl MechanismKernel for CompiledKernel {
         let col = self.range_columns[variable];
         if let (Some(b), Some(col)) = (data.private.0.as_mut(), col) {
             if let Some(b) = b.downcast_mut::<Buffers>() {
-                if b.inst.len() == data.node.len() {
+                if b.lanes.len() == padded_len(data.node.len()) {
                     self.compiled.column_mut(&mut b.inst, col)[instance] = value;
                 }
             }
@@ -446,10 +502,11 @@ impl MechanismKernel for CompiledKernel {
 pub fn register_catalogue(
     registry: &mut MechanismRegistry,
     catalogue: &Catalogue,
+    options: CompileOptions,
 ) -> Vec<(String, NmodlError)> {
     let mut skipped = Vec::new();
     for name in catalogue.names() {
-        match catalogue.compile(name) {
+        match catalogue.compile_with(name, options) {
             Some(Ok(compiled)) => registry.register(Arc::new(CompiledKernel::new(compiled))),
             Some(Err(e)) => skipped.push((name.to_string(), e)),
             None => {}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::compiled::register_catalogue;
 use super::MechanismRegistry;
-use crate::cell::nmodl::{Catalogue, NmodlError};
+use crate::cell::nmodl::{Catalogue, CompileOptions, NmodlError};
 
 /// A registry and where its compiled mechanisms came from.
 #[derive(Debug, Clone)]
@@ -30,15 +30,22 @@ impl CellMechanisms {
         }
     }
 
-    /// Built-ins plus every `.mod` file of `folder` (when given).
+    /// Built-ins plus every `.mod` file of `folder` (when given), compiled with the default
+    /// options.
     pub fn load(folder: Option<&Path>) -> Result<Self, NmodlError> {
+        Self::load_with(folder, CompileOptions::default())
+    }
+
+    /// [`load`](Self::load) with explicit compile options.
+    pub fn load_with(folder: Option<&Path>, options: CompileOptions) -> Result<Self, NmodlError> {
         let mut mechanisms = Self::builtins();
         if let Some(folder) = folder {
             let catalogue = Catalogue::load_dir(folder)?;
-            mechanisms.unavailable = register_catalogue(&mut mechanisms.registry, &catalogue)
-                .into_iter()
-                .map(|(name, error)| (name, error.to_string()))
-                .collect();
+            mechanisms.unavailable =
+                register_catalogue(&mut mechanisms.registry, &catalogue, options)
+                    .into_iter()
+                    .map(|(name, error)| (name, error.to_string()))
+                    .collect();
             mechanisms.folder = Some(folder.to_path_buf());
         }
         Ok(mechanisms)

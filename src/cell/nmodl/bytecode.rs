@@ -382,6 +382,10 @@ impl Program {
         if n == 0 {
             return;
         }
+        if n % CHUNK == 0 || n == SMALL_CHUNK {
+            self.run_chunked(buf, n);
+            return;
+        }
         if n < ROW_MODE_BELOW {
             for i in 0..n {
                 self.run_row(buf, n, i);
@@ -449,6 +453,175 @@ impl Program {
                 Op::Fill { d, k } => unsafe { c.dst(d).fill(k) },
             }
         }
+    }
+}
+
+/// Chunk mode: when the instance count is a multiple of [`CHUNK`] (or exactly [`SMALL_CHUNK`]),
+/// the whole program runs over one fixed-width chunk of instances at a time. Every op is then a
+/// fully unrolled pass over `CHUNK` values (no loop control, no remainder), and a chunk's columns
+/// stay in L1 cache from the first op to the last. Callers pad their instance count to
+/// [`padded_len`] to get it (the extra lanes compute copies of a real instance's values).
+pub const CHUNK: usize = 16;
+/// The chunk width for 1 to 4 instances (one AVX2 vector).
+pub const SMALL_CHUNK: usize = 4;
+
+/// The instance count to allocate for `n` real instances so that [`Program::run`] takes chunk
+/// mode: `SMALL_CHUNK` for 1 to 4, else the next multiple of `CHUNK` (0 stays 0).
+pub fn padded_len(n: usize) -> usize {
+    match n {
+        0 => 0,
+        1..=SMALL_CHUNK => SMALL_CHUNK,
+        _ => n.div_ceil(CHUNK) * CHUNK,
+    }
+}
+
+impl Program {
+    fn run_chunked(&self, buf: &mut [f64], n: usize) {
+        if buf.len() < self.n_slots * n {
+            debug_assert!(
+                false,
+                "buffer of {} for {} slots x {n}",
+                buf.len(),
+                self.n_slots
+            );
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: only requires AVX2, just detected; same operations as the generic path
+            // (no FMA contraction), so the same bits.
+            unsafe {
+                if n % CHUNK == 0 {
+                    self.chunks_avx2::<CHUNK>(buf, n)
+                } else {
+                    self.chunks_avx2::<SMALL_CHUNK>(buf, n)
+                }
+            };
+            return;
+        }
+        if n % CHUNK == 0 {
+            self.chunks::<CHUNK>(buf, n)
+        } else {
+            self.chunks::<SMALL_CHUNK>(buf, n)
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn chunks_avx2<const W: usize>(&self, buf: &mut [f64], n: usize) {
+        self.chunks::<W>(buf, n);
+    }
+
+    /// The program over instances `c..c + W` for each chunk start `c` (`n` a multiple of `W`,
+    /// `buf` at least `n_slots * n` long: checked by the caller).
+    #[inline(always)]
+    fn chunks<const W: usize>(&self, buf: &mut [f64], n: usize) {
+        let base = buf.as_mut_ptr();
+        for c in (0..n).step_by(W) {
+            // SAFETY: every slot is below `n_slots` (Program::new) and `c + W <= n`, so each
+            // `[f64; W]` lies inside the buffer; a destination never equals one of its op's
+            // sources, so the `&mut` chunk never overlaps a `&` chunk alive at the same time.
+            let at = |s: Slot| unsafe { base.add(s as usize * n + c) as *mut [f64; W] };
+            for op in &self.ops {
+                unsafe {
+                    match *op {
+                        Op::Bin { op, d, a, b } => bin_w(op, &mut *at(d), &*at(a), &*at(b)),
+                        Op::Un { op, d, a } => un_w(op, &mut *at(d), &*at(a)),
+                        Op::Select { d, m, a, b } => {
+                            let (x, m, p, q) = (&mut *at(d), &*at(m), &*at(a), &*at(b));
+                            for i in 0..W {
+                                x[i] = if m[i] != 0.0 { p[i] } else { q[i] };
+                            }
+                        }
+                        Op::Copy { d, a } => *at(d) = *at(a),
+                        Op::UniformBin { op, d, a, b } => {
+                            *at(d) = [op.eval((*at(a))[0], (*at(b))[0]); W]
+                        }
+                        Op::UniformUn { op, d, a } => *at(d) = [op.eval((*at(a))[0]); W],
+                        Op::BinCK { op, d, a, k } => bin_ck_w(op, &mut *at(d), &*at(a), k),
+                        Op::BinKC { op, d, k, b } => bin_kc_w(op, &mut *at(d), k, &*at(b)),
+                        Op::Fill { d, k } => *at(d) = [k; W],
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn bin_w<const W: usize>(op: Bin, d: &mut [f64; W], a: &[f64; W], b: &[f64; W]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for i in 0..W {
+                d[i] = $f(a[i], b[i]);
+            }
+        };
+    }
+    match op {
+        Bin::Add => each!(|p: f64, q: f64| p + q),
+        Bin::Sub => each!(|p: f64, q: f64| p - q),
+        Bin::Mul => each!(|p: f64, q: f64| p * q),
+        Bin::Div => each!(|p: f64, q: f64| p / q),
+        Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
+        Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
+        other => each!(|p, q| other.eval(p, q)),
+    }
+}
+
+#[inline(always)]
+fn bin_ck_w<const W: usize>(op: Bin, d: &mut [f64; W], a: &[f64; W], k: f64) {
+    macro_rules! each {
+        ($f:expr) => {
+            for i in 0..W {
+                d[i] = $f(a[i], k);
+            }
+        };
+    }
+    match op {
+        Bin::Add => each!(|p: f64, q: f64| p + q),
+        Bin::Sub => each!(|p: f64, q: f64| p - q),
+        Bin::Mul => each!(|p: f64, q: f64| p * q),
+        Bin::Div => each!(|p: f64, q: f64| p / q),
+        Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
+        Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
+        other => each!(|p, q| other.eval(p, q)),
+    }
+}
+
+#[inline(always)]
+fn bin_kc_w<const W: usize>(op: Bin, d: &mut [f64; W], k: f64, b: &[f64; W]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for i in 0..W {
+                d[i] = $f(k, b[i]);
+            }
+        };
+    }
+    match op {
+        Bin::Add => each!(|p: f64, q: f64| p + q),
+        Bin::Sub => each!(|p: f64, q: f64| p - q),
+        Bin::Mul => each!(|p: f64, q: f64| p * q),
+        Bin::Div => each!(|p: f64, q: f64| p / q),
+        other => each!(|p, q| other.eval(p, q)),
+    }
+}
+
+#[inline(always)]
+fn un_w<const W: usize>(op: Un, d: &mut [f64; W], a: &[f64; W]) {
+    macro_rules! each {
+        ($f:expr) => {
+            for i in 0..W {
+                d[i] = $f(a[i]);
+            }
+        };
+    }
+    match op {
+        Un::Neg => each!(|p: f64| -p),
+        Un::Exp => each!(f64::exp),
+        Un::FastExp => each!(fast_exp),
+        Un::Fabs => each!(f64::abs),
+        Un::Not => each!(|p: f64| f64::from(p == 0.0)),
+        other => each!(|p| other.eval(p)),
     }
 }
 

@@ -10,7 +10,7 @@
 
 use super::error::NmodlError;
 use super::ir::Mechanism;
-use super::kernel::CompiledMechanism;
+use super::kernel::{CompileOptions, CompiledMechanism};
 use super::parser::parse;
 use super::sema::analyse;
 use std::path::{Path, PathBuf};
@@ -119,8 +119,18 @@ impl Catalogue {
             .collect()
     }
 
-    /// Compiles one mechanism by name.
+    /// Compiles one mechanism by name (default [`CompileOptions`]).
     pub fn compile(&self, name: &str) -> Option<Result<CompiledMechanism, NmodlError>> {
-        self.get(name).map(CompiledMechanism::compile)
+        self.compile_with(name, CompileOptions::default())
+    }
+
+    /// Compiles one mechanism by name with explicit options.
+    pub fn compile_with(
+        &self,
+        name: &str,
+        options: CompileOptions,
+    ) -> Option<Result<CompiledMechanism, NmodlError>> {
+        self.get(name)
+            .map(|m| CompiledMechanism::compile_with(m, options))
     }
 }

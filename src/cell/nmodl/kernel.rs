@@ -71,12 +71,26 @@ pub struct IonColumns<'a> {
 }
 
 /// Code-generation choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompileOptions {
-    /// Use [`super::bytecode::fast_exp`] (within 1-2 ulp of libm, vectorised) instead of libm's
-    /// `exp`, which NEURON's compiled C calls. Off by default: results are then the same
-    /// operations NEURON performs; on, exp-heavy mechanisms run about twice as fast.
+    /// Use [`super::bytecode::fast_exp`] (within 2 ulp of libm, vectorised) instead of libm's
+    /// `exp`, which NEURON's compiled C calls. On by default: exp-heavy mechanisms run about
+    /// twice as fast and results differ from libm's in the last bits only; off, the same
+    /// operations NEURON performs.
     pub fast_exp: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self { fast_exp: true }
+    }
+}
+
+impl CompileOptions {
+    /// Every operation as NEURON's compiled C performs it (libm's `exp`).
+    pub fn exact() -> Self {
+        Self { fast_exp: false }
+    }
 }
 
 /// How one SOLVE of the BREAKPOINT block is run.
