@@ -382,7 +382,7 @@ impl Program {
         if n == 0 {
             return;
         }
-        if n % CHUNK == 0 || n == SMALL_CHUNK {
+        if n.is_multiple_of(CHUNK) || n == SMALL_CHUNK {
             self.run_chunked(buf, n);
             return;
         }
@@ -491,7 +491,7 @@ impl Program {
             // SAFETY: only requires AVX2, just detected; same operations as the generic path
             // (no FMA contraction), so the same bits.
             unsafe {
-                if n % CHUNK == 0 {
+                if n.is_multiple_of(CHUNK) {
                     self.chunks_avx2::<CHUNK>(buf, n)
                 } else {
                     self.chunks_avx2::<SMALL_CHUNK>(buf, n)
@@ -499,7 +499,7 @@ impl Program {
             };
             return;
         }
-        if n % CHUNK == 0 {
+        if n.is_multiple_of(CHUNK) {
             self.chunks::<CHUNK>(buf, n)
         } else {
             self.chunks::<SMALL_CHUNK>(buf, n)
