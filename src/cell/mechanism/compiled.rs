@@ -42,6 +42,7 @@ pub struct CompiledKernel {
 }
 
 /// Per-instance work buffers, allocated once per simulation at `initialize`.
+#[derive(Clone)]
 struct Buffers {
     /// The compiled columns, for [`padded_len`] lanes: lane `i < n` is instance `i`, the extra
     /// lanes repeat instance 0 (so every value they compute is a real one) and are never read.
@@ -266,7 +267,7 @@ impl CompiledKernel {
             .private
             .0
             .take()
-            .and_then(|p| p.downcast::<Buffers>().ok())
+            .and_then(|p| p.into_any().downcast::<Buffers>().ok())
         {
             Some(b) if b.lanes.len() == padded_len(data.len()) => b,
             _ => {
@@ -278,7 +279,12 @@ impl CompiledKernel {
     }
 
     fn live<'d>(&self, data: &'d MechanismData) -> Option<&'d Buffers> {
-        let b = data.private.0.as_ref()?.downcast_ref::<Buffers>()?;
+        let b = data
+            .private
+            .0
+            .as_ref()?
+            .as_any()
+            .downcast_ref::<Buffers>()?;
         (b.lanes.len() == padded_len(data.len())).then_some(b)
     }
 
@@ -487,7 +493,7 @@ impl MechanismKernel for CompiledKernel {
         data.columns[variable][instance] = value;
         let col = self.range_columns[variable];
         if let (Some(b), Some(col)) = (data.private.0.as_mut(), col) {
-            if let Some(b) = b.downcast_mut::<Buffers>() {
+            if let Some(b) = b.as_any_mut().downcast_mut::<Buffers>() {
                 if b.lanes.len() == padded_len(data.node.len()) {
                     self.compiled.column_mut(&mut b.inst, col)[instance] = value;
                 }

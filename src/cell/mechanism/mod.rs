@@ -207,18 +207,45 @@ pub struct MechanismData {
     /// Kernel-private storage (tables); the solver never reads it.
     pub scratch: Vec<f64>,
     /// Kernel-private typed state (e.g. a compiled NMODL mechanism's own columns), created by the
-    /// kernel in `initialize`; the solver never reads it and a clone starts without it.
+    /// kernel in `initialize`; the solver never reads it. A clone copies it, so a simulation
+    /// cloned mid-run continues exactly as the original would.
     pub private: KernelState,
 }
 
-/// Typed per-type state a kernel keeps between calls. Cloning drops it (the clone's kernel
-/// rebuilds it at the next `initialize`), so `MechanismData` stays `Clone`.
+/// Typed per-type state a kernel keeps between calls (any `Clone + Send + Sync` value).
 #[derive(Default)]
-pub struct KernelState(pub Option<Box<dyn std::any::Any + Send + Sync>>);
+pub struct KernelState(pub Option<Box<dyn PrivateState>>);
+
+/// What [`KernelState`] can hold: a cloneable value the kernel downcasts back to its own type.
+pub trait PrivateState: std::any::Any + Send + Sync {
+    /// A boxed copy.
+    fn clone_state(&self) -> Box<dyn PrivateState>;
+    /// For `downcast_ref`.
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// For `downcast_mut`.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+    /// For `downcast` of the box.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+impl<T: std::any::Any + Clone + Send + Sync> PrivateState for T {
+    fn clone_state(&self) -> Box<dyn PrivateState> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
 
 impl Clone for KernelState {
     fn clone(&self) -> Self {
-        KernelState(None)
+        KernelState(self.0.as_deref().map(|state| state.clone_state()))
     }
 }
 

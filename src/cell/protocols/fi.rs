@@ -2,8 +2,10 @@
 //! counted over the whole run (tstop = tstart + tdur). bmtool computes the number of trials in nA
 //! with Python's float floor division,
 //! `int((0.001*i_stop - 0.001*i_start) // (0.001*i_increment) + 1)`, so 0..1000 pA step 50 runs
-//! 0..950 pA; that is the default here too, and `inclusive` adds i_stop. Trials are independent and run in parallel (rayon), each worker on its own copy
-//! of the simulation; amplitudes come back in sweep order.
+//! 0..950 pA; that is the default here too, and `inclusive` adds i_stop. All trials are the same
+//! run until the clamp switches on at tstart, so that part is simulated once; each amplitude
+//! then continues its own copy of it, in parallel (rayon), with exactly the steps a separate run
+//! would take. Amplitudes come back in sweep order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -151,24 +153,33 @@ pub fn run_fi(
         delay_ms: params.tstart_ms,
         dur_ms: params.tdur_ms,
     };
-    let base = Rig::new(cell, clamp, Some(params.threshold_mv))?;
+    let mut base = Rig::new(cell, clamp, Some(params.threshold_mv))?;
+    // Every trial is the same run until its clamp switches on at tstart (before it the IClamp
+    // injects 0 whatever its amplitude): simulate that part once and continue a copy of it per
+    // amplitude. The steps, and so the spike counts, are exactly those of separate runs.
+    let shared_prefix = params.tstart_ms > 0.0;
+    if shared_prefix {
+        base.run(params.tstart_ms)?;
+    }
     let done = AtomicUsize::new(0);
     let total = amps_na.len();
     let nspks = amps_na
         .par_iter()
-        .map_init(
-            || base.clone(),
-            |rig, &amp_na| {
-                rig.set_amp_na(amp_na);
+        .map(|&amp_na| {
+            let mut rig = base.clone();
+            rig.set_amp_na(amp_na);
+            if shared_prefix {
+                rig.resume(tstop_ms)?;
+            } else {
                 rig.run(tstop_ms)?;
-                let count = rig.spikes_ms().len();
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Some(report) = progress {
-                    report(finished, total);
-                }
-                Ok(count)
-            },
-        )
+            }
+            let count = rig.spikes_ms().len();
+            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(report) = progress {
+                report(finished, total);
+            }
+            Ok(count)
+        })
         .collect::<Result<Vec<usize>, ProtocolError>>()?;
     Ok(FiResult {
         params: *params,

@@ -233,6 +233,14 @@ impl Rig {
         Ok(())
     }
 
+    /// `continuerun(tstop)` from where the rig stopped: `run(a)` then `resume(b)` takes exactly
+    /// the steps of `run(b)`, so a common beginning can be simulated once and continued on
+    /// clones.
+    pub(crate) fn resume(&mut self, tstop_ms: f64) -> Result<(), ProtocolError> {
+        self.sim.run_until(tstop_ms)?;
+        Ok(())
+    }
+
     /// Recorded v (mV).
     pub(crate) fn v_mv(&self) -> &[f64] {
         self.sim.recorded(self.v)
