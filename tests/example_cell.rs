@@ -42,6 +42,29 @@ fn fi_curve_equals_neuron() {
     assert!(stderr.contains("--inclusive"), "{stderr}");
 }
 
+/// FI trials continue one shared pre-stimulus run (a clone per amplitude): each must count what
+/// a separate current clamp with the same step counts.
+#[test]
+fn fi_trials_count_what_separate_clamps_count() {
+    let (fi, _) = bmtool(&["fi"]);
+    for (k, amp) in [(3, "300"), (6, "600")] {
+        let (clamp, _) = bmtool(&[
+            "iclamp",
+            "--inj-amp",
+            amp,
+            "--inj-delay",
+            "150",
+            "--inj-dur",
+            "1000",
+            "--tstop",
+            "1150",
+            "--threshold",
+            "0",
+        ]);
+        assert_eq!(fi["nspks"][k], clamp["nspks"], "{amp} pA");
+    }
+}
+
 #[test]
 fn passive_properties_equal_neuron() {
     let (ours, _) = bmtool(&["passive"]);
