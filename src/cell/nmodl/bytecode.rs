@@ -310,7 +310,13 @@ impl RowOp {
                 k,
                 b,
             } => Self::KDiv(d, k, b),
-            Op::Un { op: Un::Exp, d, a } => Self::Exp(d, a),
+            // One value at a time, libm's table-driven exp is cheaper than the vectorisable
+            // polynomial, and within 2 ulp of it.
+            Op::Un {
+                op: Un::Exp | Un::FastExp,
+                d,
+                a,
+            } => Self::Exp(d, a),
             Op::Un { op: Un::Neg, d, a } => Self::Neg(d, a),
             Op::Copy { d, a } => Self::Copy(d, a),
             other => Self::Generic(other),
@@ -382,7 +388,7 @@ impl Program {
         if n == 0 {
             return;
         }
-        if n.is_multiple_of(CHUNK) || n == SMALL_CHUNK {
+        if n.is_multiple_of(CHUNK) || n == SMALL_CHUNK || n == 2 * SMALL_CHUNK {
             self.run_chunked(buf, n);
             return;
         }
@@ -456,21 +462,24 @@ impl Program {
     }
 }
 
-/// Chunk mode: when the instance count is a multiple of [`CHUNK`] (or exactly [`SMALL_CHUNK`]),
+/// Chunk mode: when the instance count is a multiple of [`CHUNK`] (or exactly [`SMALL_CHUNK`] or
+/// twice it),
 /// the whole program runs over one fixed-width chunk of instances at a time. Every op is then a
 /// fully unrolled pass over `CHUNK` values (no loop control, no remainder), and a chunk's columns
 /// stay in L1 cache from the first op to the last. Callers pad their instance count to
 /// [`padded_len`] to get it (the extra lanes compute copies of a real instance's values).
 pub const CHUNK: usize = 16;
-/// The chunk width for 1 to 4 instances (one AVX2 vector).
+/// The chunk width for 2 to 4 instances (one AVX2 vector); 5 to 8 run as two.
 pub const SMALL_CHUNK: usize = 4;
 
 /// The instance count to allocate for `n` real instances so that [`Program::run`] takes chunk
-/// mode: `SMALL_CHUNK` for 1 to 4, else the next multiple of `CHUNK` (0 stays 0).
+/// mode: 4 for 2 to 4, 8 for 5 to 8, else the next multiple of `CHUNK`. A single instance stays
+/// alone (row mode is cheaper than computing 4 lanes for it).
 pub fn padded_len(n: usize) -> usize {
     match n {
-        0 => 0,
-        1..=SMALL_CHUNK => SMALL_CHUNK,
+        0..=1 => n,
+        2..=SMALL_CHUNK => SMALL_CHUNK,
+        5..=8 => 2 * SMALL_CHUNK,
         _ => n.div_ceil(CHUNK) * CHUNK,
     }
 }
@@ -493,16 +502,20 @@ impl Program {
             unsafe {
                 if n.is_multiple_of(CHUNK) {
                     self.chunks_avx2::<CHUNK>(buf, n)
-                } else {
+                } else if n == SMALL_CHUNK {
                     self.chunks_avx2::<SMALL_CHUNK>(buf, n)
+                } else {
+                    self.chunks_avx2::<{ 2 * SMALL_CHUNK }>(buf, n)
                 }
             };
             return;
         }
         if n.is_multiple_of(CHUNK) {
             self.chunks::<CHUNK>(buf, n)
-        } else {
+        } else if n == SMALL_CHUNK {
             self.chunks::<SMALL_CHUNK>(buf, n)
+        } else {
+            self.chunks::<{ 2 * SMALL_CHUNK }>(buf, n)
         }
     }
 
