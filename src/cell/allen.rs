@@ -172,7 +172,8 @@ fn read_fit(path: &Path) -> Result<Fit, AllenError> {
         file: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    serde_json::from_str(&text).map_err(|e| AllenError::Fit {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    serde_json::from_str(text).map_err(|e| AllenError::Fit {
         file: path.to_path_buf(),
         message: format!("line {} column {}: {e}", e.line(), e.column()),
     })
