@@ -5,7 +5,9 @@
 //! An `"error"` case must exit with code 2 (never 1, an internal error, nor 101, a panic), print a
 //! one-line `error:` naming every `names` substring, and leave the folder exactly as it was (no
 //! new, changed or removed file). An `"ok"` case must exit 0 and leave every input unchanged. A run
-//! longer than the timeout is killed and fails. All failing cases are reported together. Folders
+//! longer than the timeout is killed and fails. An `"ok"` case may list `outputs`: files the
+//! command must leave behind (and may replace, with `--force`). All failing cases are reported
+//! together. Folders
 //! whose names start with `fuzz-` come from the fuzzing work and follow the same format.
 
 use std::collections::BTreeMap;
@@ -31,6 +33,9 @@ struct CaseSpec {
     expect: Expect,
     #[serde(default)]
     names: Vec<String>,
+    /// Files (relative to the case folder) an "ok" run must write; they may replace inputs.
+    #[serde(default)]
+    outputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Clone, Copy)]
@@ -130,9 +135,10 @@ fn changes(
     before: &BTreeMap<PathBuf, Option<Vec<u8>>>,
     after: &BTreeMap<PathBuf, Option<Vec<u8>>>,
     new_allowed: bool,
+    outputs: &[PathBuf],
 ) -> Vec<String> {
     let mut found = Vec::new();
-    for (path, bytes) in before {
+    for (path, bytes) in before.iter().filter(|(p, _)| !outputs.contains(p)) {
         match after.get(path) {
             None => found.push(format!("{} was removed", path.display())),
             Some(now) if now != bytes => found.push(format!("{} was modified", path.display())),
@@ -175,16 +181,19 @@ fn check_case(dir: &Path) -> Vec<String> {
         Err(e) => return vec![format!("cannot run bmtool: {e}")],
     };
     let after = snapshot(&root);
-    judge(
-        &spec,
-        &outcome,
-        changes(&before, &after, spec.expect == Expect::Ok),
-    )
+    let is_ok = spec.expect == Expect::Ok;
+    let outputs: &[PathBuf] = if is_ok { &spec.outputs } else { &[] };
+    let mut problems = changes(&before, &after, is_ok, outputs);
+    for missing in outputs.iter().filter(|p| !after.contains_key(*p)) {
+        problems.push(format!("{} was not written", missing.display()));
+    }
+    problems.extend(judge(&spec, &outcome));
+    problems
 }
 
 /// Compare one run with what its case expects.
-fn judge(spec: &CaseSpec, outcome: &Outcome, changed: Vec<String>) -> Vec<String> {
-    let mut problems = changed;
+fn judge(spec: &CaseSpec, outcome: &Outcome) -> Vec<String> {
+    let mut problems = Vec::new();
     let stderr = outcome.stderr.trim_end();
     let Some(status) = outcome.status else {
         problems.push(format!("hung: killed after {} s", TIMEOUT.as_secs()));

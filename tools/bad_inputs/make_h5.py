@@ -119,7 +119,8 @@ def main():
         "net-raster-output-exists", "net-graph-csv-exists", "net-connection-output-exists",
         "net-positions-bad-extension", "net-unknown-population", "ok-net-unknown-group-by",
         "ok-net-graph-export", "net-output-folder-missing",
-        "net-config-missing",
+        "net-config-missing", "net-spikes-csv-wrong-header", "net-graph-plot-exists",
+        "ok-net-force-replaces",
     ]:
         valid(name)
     valid("ok-net-population-without-edges", with_edges=False)
@@ -202,8 +203,9 @@ def main():
     report(at("v_report.h5"))
     at = valid("net-report-pointer-decreasing")
     report(at("v_report.h5"), pointer=(0, 2, 1))
-    at = valid("ok-net-report")
-    report(at("v_report.h5"))
+    for name in ["ok-net-report", "net-report-unknown-name"]:
+        at = valid(name)
+        report(at("v_report.h5"))
 
 
 if __name__ == "__main__":
