@@ -93,12 +93,14 @@ pub fn load(swc: &Path, fit_json: &Path) -> Result<AllenCell, AllenError> {
         source,
     };
     let mut model = CellModel::new();
-    let ids = morphology
-        .add_to(&mut model, &["axon"])
-        .map_err(|source| AllenError::Model {
-            file: swc.to_path_buf(),
-            source,
-        })?;
+    let swc_err = |source: ModelError| AllenError::Model {
+        file: swc.to_path_buf(),
+        source,
+    };
+    let ids = morphology.add_to(&mut model, &["axon"]).map_err(swc_err)?;
+    // Geometry the SWC alone decides (a zero soma radius gives L = 0): name the SWC, not the
+    // simulation that would trip over it later.
+    model.validate().map_err(swc_err)?;
     let soma = ids
         .iter()
         .zip(&morphology.sections)

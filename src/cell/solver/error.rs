@@ -80,7 +80,7 @@ pub enum SimError {
         dt_ms: f64,
     },
     /// The membrane potential became NaN or exceeded 1e4 mV in magnitude.
-    #[error("the run is numerically unstable: membrane potential {v_mv} mV (NaN or beyond 1e4 mV) at t = {t_ms} ms in {section}({x}) (segment {segment}) with dt = {dt_ms} ms; try a smaller dt (e.g. --dt {})", suggest_dt(*dt_ms))]
+    #[error("the run is numerically unstable: {} at t = {} ms in {section}({x}) (segment {segment}) with dt = {dt_ms} ms; try a smaller dt (e.g. --dt {})", describe_v(*v_mv), round_ms(*t_ms), suggest_dt(*dt_ms))]
     Unstable {
         /// Section where it happened.
         section: String,
@@ -105,4 +105,18 @@ fn suggest_dt(dt_ms: f64) -> f64 {
     }
     let scale = 10f64.powf(quarter.log10().floor() - 2.0);
     (quarter / scale).round() * scale
+}
+
+/// "membrane potential is NaN" or "membrane potential reached 1.2e5 mV".
+fn describe_v(v_mv: f64) -> String {
+    if v_mv.is_nan() {
+        "membrane potential is NaN".into()
+    } else {
+        format!("membrane potential reached {v_mv:.3e} mV (beyond ±1e4 mV)")
+    }
+}
+
+/// A time without the float noise of summed steps (5.025000000000038 -> 5.025).
+fn round_ms(t_ms: f64) -> f64 {
+    (t_ms * 1e9).round() / 1e9
 }
