@@ -120,7 +120,7 @@ def main():
         "net-positions-bad-extension", "net-unknown-population", "ok-net-unknown-group-by",
         "ok-net-graph-export", "net-output-folder-missing",
         "net-config-missing", "net-spikes-csv-wrong-header", "net-graph-plot-exists",
-        "ok-net-force-replaces",
+        "ok-net-force-replaces", "net-raster-tstart-nan",
     ]:
         valid(name)
     valid("ok-net-population-without-edges", with_edges=False)
@@ -203,7 +203,7 @@ def main():
     report(at("v_report.h5"))
     at = valid("net-report-pointer-decreasing")
     report(at("v_report.h5"), pointer=(0, 2, 1))
-    for name in ["ok-net-report", "net-report-unknown-name"]:
+    for name in ["ok-net-report", "net-report-unknown-name", "net-report-window-reversed"]:
         at = valid(name)
         report(at("v_report.h5"))
 
