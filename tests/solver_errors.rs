@@ -177,14 +177,22 @@ fn blow_up_names_section_and_time_and_suggests_smaller_dt() {
     let mut sim = build(&cell).unwrap();
     sim.finitialize(-65.0).unwrap();
     let error = sim.run_until(5.0).unwrap_err();
-    let SimError::Unstable { section, t_ms, .. } = &error else {
+    let SimError::Unstable {
+        section,
+        t_ms,
+        x,
+        segment,
+        ..
+    } = &error
+    else {
         panic!("expected a blow-up, got {error}");
     };
     assert_eq!(section, "soma[0]");
+    assert_eq!((*segment, *x), (0, 0.5), "the one segment's centre node");
     assert!((1.0..1.1).contains(t_ms), "blow-up reported at t = {t_ms}");
     let message = error.to_string();
     assert!(
-        message.contains("soma[0]") && message.contains("smaller dt"),
+        message.contains("soma[0](0.5)") && message.contains("smaller dt"),
         "{message}"
     );
 }

@@ -93,12 +93,14 @@ pub fn load(swc: &Path, fit_json: &Path) -> Result<AllenCell, AllenError> {
         source,
     };
     let mut model = CellModel::new();
-    let ids = morphology
-        .add_to(&mut model, &["axon"])
-        .map_err(|source| AllenError::Model {
-            file: swc.to_path_buf(),
-            source,
-        })?;
+    let swc_err = |source: ModelError| AllenError::Model {
+        file: swc.to_path_buf(),
+        source,
+    };
+    let ids = morphology.add_to(&mut model, &["axon"]).map_err(swc_err)?;
+    // Geometry the SWC alone decides (a zero soma radius gives L = 0): name the SWC, not the
+    // simulation that would trip over it later.
+    model.validate().map_err(swc_err)?;
     let soma = ids
         .iter()
         .zip(&morphology.sections)
@@ -172,7 +174,8 @@ fn read_fit(path: &Path) -> Result<Fit, AllenError> {
         file: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    serde_json::from_str(&text).map_err(|e| AllenError::Fit {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    serde_json::from_str(text).map_err(|e| AllenError::Fit {
         file: path.to_path_buf(),
         message: format!("line {} column {}: {e}", e.line(), e.column()),
     })

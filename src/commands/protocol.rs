@@ -6,8 +6,9 @@ use std::path::Path;
 use crate::cell::mechanism::MechanismRegistry;
 use crate::cell::morphology::CellModel;
 use crate::cell::protocols::{
-    fi::fi_amplitudes_na, run_fi, run_iclamp, run_passive, run_zap, ChirpKind, FiParams,
-    IclampParams, PassiveParams, ProtocolCell, Site, TauMethod, Trace, ZapParams,
+    fi::{self, fi_amplitudes_na},
+    run_fi, run_iclamp, run_passive, run_zap, ChirpKind, FiParams, IclampParams, PassiveParams,
+    ProtocolCell, Site, TauMethod, Trace, ZapParams,
 };
 use crate::cli::cell::{CellCommand, ChirpArg, RunArgs, TauArg};
 use crate::plot::{self, cell as figures};
@@ -66,6 +67,8 @@ pub fn run(
                 threshold_mv: a.threshold,
                 inclusive: a.inclusive,
             };
+            // Validated first: a sweep of 1e9 trials must not allocate its amplitudes here.
+            fi::check_params(&params)?;
             let bar = progress::progress_bar(fi_amplitudes_na(&params).len(), "FI");
             let callback = progress::callback(&bar);
             let r = run_fi(&cell, &params, Some(&callback))?;

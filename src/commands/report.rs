@@ -23,6 +23,11 @@ pub fn run(plot_args: &PlotArgs, args: &ReportArgs) -> Result<(), AppError> {
     };
     let from = args.tstart.unwrap_or(f64::NEG_INFINITY);
     let to = args.tstop.unwrap_or(f64::INFINITY);
+    if from.is_nan() || to.is_nan() || to <= from {
+        return Err(AppError::Usage(format!(
+            "--tstop {to} ms must be after --tstart {from} ms"
+        )));
+    }
     let traces = report.read(&node_ids, report.rows_between(from, to))?;
     let variable = report.variable.clone().unwrap_or_else(|| name.clone());
     // BMTK writes no units attribute; NEURON's units for its usual variables.

@@ -72,7 +72,8 @@ pub fn raster(
         } else {
             tstart + 1.0
         });
-    if tstop <= tstart {
+    // A --tstart nan compares false with everything: check it first.
+    if !tstart.is_finite() || !tstop.is_finite() || tstop <= tstart {
         return Err(SonataError::data(
             spikes_file,
             "window",

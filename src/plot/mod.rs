@@ -1,6 +1,7 @@
 //! Pictures: every figure bmtool draws, rendered with `plotters` to PNG or SVG (chosen by the
 //! file extension) with an embedded font, so no system fonts or display are needed. Figures are
-//! drawn into a temporary file and renamed into place (see `output`).
+//! drawn in memory, encoded, and written through `output::write_atomic` (a temporary file renamed
+//! into place), so neither a failure nor Ctrl-C leaves a partial picture.
 
 pub mod cell;
 pub mod graph;
@@ -73,33 +74,40 @@ pub fn save(path: &Path, figure: &impl Figure, force: bool) -> Result<(), Output
         message,
     };
     let size = figure.size();
-    match format {
-        Format::Png => {
-            let temp = output::temp_path(path);
-            let result = {
-                let root = BitMapBackend::new(&temp, size).into_drawing_area();
-                figure
-                    .draw(&root)
-                    .and_then(|_| root.present().map_err(|e| e.to_string()))
-            };
-            if let Err(e) = result {
-                let _ = std::fs::remove_file(&temp);
-                return Err(fail(e));
-            }
-            output::commit(&temp, path)
-        }
-        Format::Svg => {
-            let mut svg = String::new();
-            {
-                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-                figure
-                    .draw(&root)
-                    .and_then(|_| root.present().map_err(|e| e.to_string()))
-                    .map_err(fail)?;
-            }
-            output::write_atomic(path, svg.as_bytes(), force)
-        }
+    let bytes = match format {
+        Format::Png => render_png(figure, size).map_err(fail)?,
+        Format::Svg => render_svg(figure, size).map_err(fail)?.into_bytes(),
+    };
+    output::write_atomic(path, &bytes, force)
+}
+
+/// Draw `figure` into an RGB buffer and encode it as PNG.
+fn render_png(figure: &impl Figure, (width, height): (u32, u32)) -> Result<Vec<u8>, String> {
+    use image::ImageEncoder;
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        figure
+            .draw(&root)
+            .and_then(|_| root.present().map_err(|e| e.to_string()))?;
     }
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgb, width, height, image::ColorType::Rgb8)
+        .map_err(|e| format!("cannot encode the PNG: {e}"))?;
+    Ok(png)
+}
+
+/// Draw `figure` as SVG text.
+fn render_svg(figure: &impl Figure, size: (u32, u32)) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        figure
+            .draw(&root)
+            .and_then(|_| root.present().map_err(|e| e.to_string()))?;
+    }
+    Ok(svg)
 }
 
 /// matplotlib's `tab10` colours, in order.

@@ -150,6 +150,7 @@ impl EdgePopulation {
             return Ok(None);
         }
         let (group_ids, group_index) = self.group_ids()?;
+        self.check_group_index(column, &per_group, &group_ids, &group_index)?;
         let mut out = Vec::with_capacity(self.len);
         for (gid, idx) in group_ids.iter().zip(&group_index) {
             let value = per_group.get(&(*gid as u32)).and_then(|col| {
@@ -174,6 +175,7 @@ impl EdgePopulation {
             return Ok(None);
         }
         let (group_ids, group_index) = self.group_ids()?;
+        self.check_group_index(column, &per_group, &group_ids, &group_index)?;
         Ok(Some(
             group_ids
                 .iter()
@@ -253,6 +255,32 @@ impl EdgePopulation {
                 })
                 .collect(),
         ))
+    }
+
+    /// Every row whose group stores `column` must point inside that dataset.
+    fn check_group_index(
+        &self,
+        column: &str,
+        per_group: &HashMap<u32, Column>,
+        group_ids: &[u64],
+        group_index: &[u64],
+    ) -> Result<(), SonataError> {
+        for (gid, idx) in group_ids.iter().zip(group_index) {
+            let Some(col) = per_group.get(&(*gid as u32)) else {
+                continue;
+            };
+            if *idx as usize >= col.len() {
+                return Err(SonataError::data(
+                    self.file.path(),
+                    &self.path("edge_group_index"),
+                    format!(
+                        "index {idx} is past the end of {gid}/{column} ({} rows)",
+                        col.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `edge_group_id` and `edge_group_index` (a single implicit group 0 when absent).

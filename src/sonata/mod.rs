@@ -38,6 +38,13 @@ pub enum SonataError {
         object: String,
         message: String,
     },
+    /// A problem on one line of a text file (1-based).
+    #[error("{}:{line}: {message}", file.display())]
+    Line {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("unknown population '{name}' (the model has: {known})")]
     UnknownPopulation { name: String, known: String },
 }
@@ -47,6 +54,15 @@ impl SonataError {
         SonataError::Data {
             file: file.to_path_buf(),
             object: object.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A problem on `line` (1-based) of the text file `file`.
+    pub fn line(file: &Path, line: usize, message: impl Into<String>) -> Self {
+        SonataError::Line {
+            file: file.to_path_buf(),
+            line,
             message: message.into(),
         }
     }

@@ -94,11 +94,14 @@ impl NodePopulation {
                 format!("node type {missing} is not in {}", types.file.display()),
             ));
         }
-        let group_names = file
+        let group_names: Vec<String> = file
             .groups(&base)?
             .into_iter()
             .filter(|g| g.parse::<u32>().is_ok())
             .collect();
+        if file.has_dataset(&format!("{base}/node_group_id")) {
+            check_group_ids(&file, &base, &node_group_ids, &group_names)?;
+        }
         let row_of_id = RowIndex::build(&node_ids);
         Ok(NodePopulation {
             name: name.to_string(),
@@ -261,6 +264,13 @@ impl NodePopulation {
                 let path = format!("{base}/positions");
                 let shape = self.file.shape(&path)?;
                 let width = shape.get(1).copied().unwrap_or(1) as usize;
+                if width > 3 {
+                    return Err(SonataError::data(
+                        self.file.path(),
+                        &path,
+                        format!("has {width} columns; positions are [N, 3] (or [N, 2])"),
+                    ));
+                }
                 let flat = self.file.read_f64(&path)?;
                 for r in rows() {
                     let i = self.node_group_index[r] as usize;
@@ -321,5 +331,23 @@ impl RowIndex {
         } else {
             RowIndex::Map(ids.iter().enumerate().map(|(i, id)| (*id, i)).collect())
         }
+    }
+}
+
+/// Every `node_group_id` must name a group (`/nodes/<pop>/<id>`) the population has.
+fn check_group_ids(
+    file: &H5File,
+    base: &str,
+    node_group_ids: &[u32],
+    group_names: &[String],
+) -> Result<(), SonataError> {
+    let known: Vec<u32> = group_names.iter().filter_map(|g| g.parse().ok()).collect();
+    match node_group_ids.iter().find(|g| !known.contains(g)) {
+        Some(missing) => Err(SonataError::data(
+            file.path(),
+            &format!("{base}/node_group_id"),
+            format!("node group {missing} does not exist under {base}"),
+        )),
+        None => Ok(()),
     }
 }

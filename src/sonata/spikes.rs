@@ -110,6 +110,7 @@ fn check_lengths(path: &Path, ids_path: &str, t: &SpikeTrains) -> Result<(), Son
 fn read_csv(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| SonataError::data(path, "/", format!("cannot read: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = text
         .lines()
         .enumerate()
@@ -126,9 +127,9 @@ fn read_csv(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
     let header = split(header);
     let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let (Some(t_col), Some(id_col)) = (col(&["timestamps"]), col(&["node_ids", "gids"])) else {
-        return Err(SonataError::data(
+        return Err(SonataError::line(
             path,
-            "line 1",
+            1,
             "the header must name 'timestamps' and 'node_ids' columns",
         ));
     };
@@ -136,8 +137,7 @@ fn read_csv(path: &Path) -> Result<Vec<SpikeTrains>, SonataError> {
     let mut out: Vec<SpikeTrains> = Vec::new();
     for (i, line) in lines {
         let fields = split(line);
-        let bad =
-            |what: &str| SonataError::data(path, &format!("line {}", i + 1), what.to_string());
+        let bad = |what: &str| SonataError::line(path, i + 1, what);
         let t: f64 = fields
             .get(t_col)
             .and_then(|s| s.parse().ok())

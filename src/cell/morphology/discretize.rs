@@ -187,6 +187,21 @@ impl Discretization {
         self.parent.len()
     }
 
+    /// Where node `node` is: its section, the segment index (nseg for the x = 1 end) and x.
+    /// Root nodes are the x = 0 end of their section.
+    pub fn location_of(&self, node: usize) -> (SectionId, usize, f64) {
+        let section = self.node_section[node];
+        let nodes = self.sections[section.0];
+        if node < self.n_roots || nodes.nseg == 0 || node < nodes.first_node {
+            return (section, 0, 0.0);
+        }
+        let segment = node - nodes.first_node;
+        if segment >= nodes.nseg {
+            return (section, nodes.nseg, 1.0);
+        }
+        (section, segment, (segment as f64 + 0.5) / nodes.nseg as f64)
+    }
+
     /// Node at (section, x), NEURON's `node_exact`.
     pub fn node_at(&self, section: SectionId, x: f64) -> usize {
         self.sections[section.0].node_at(x)

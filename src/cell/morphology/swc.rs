@@ -105,6 +105,7 @@ impl SwcMorphology {
             line,
             message,
         };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let samples = parse_samples(text).map_err(|(line, m)| err(Some(line), m))?;
         let index_of = sample_index(&samples).map_err(|(line, m)| err(Some(line), m))?;
         let parent_of: Vec<Option<usize>> = samples

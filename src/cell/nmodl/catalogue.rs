@@ -59,6 +59,7 @@ impl Catalogue {
     /// Adds one file's text (`path` names it in messages); a duplicate name is an error.
     pub fn add_source(&mut self, path: &Path, src: &str) -> Result<(), NmodlError> {
         let file = path.display().to_string();
+        let src = src.strip_prefix('\u{feff}').unwrap_or(src);
         let mechanism = analyse(&parse(&file, src)?)?;
         if let Some(first) = self
             .entries

@@ -627,11 +627,26 @@ impl CompiledMechanism {
     ) -> Result<(), NmodlError> {
         let n = inst.n;
         check_len(&self.mech.file, "v", v.len(), n)?;
-        // Shift v through the conductance column to avoid an allocation.
+        // Shift v through the conductance column to avoid an allocation; the column goes back
+        // into `inst` on every path, so a failed call leaves the buffers whole.
         let mut vshift = std::mem::take(&mut inst.conductance);
+        let result = self.conductance_by_difference(inst, v, &mut vshift, ions, env);
+        inst.conductance = vshift;
+        result
+    }
+
+    /// `current_and_conductance` with the conductance column taken out as `vshift`.
+    fn conductance_by_difference(
+        &self,
+        inst: &mut MechanismInstances,
+        v: &[f64],
+        vshift: &mut Vec<f64>,
+        ions: &mut [IonColumns<'_>],
+        env: &Env,
+    ) -> Result<(), NmodlError> {
         vshift.clear();
         vshift.extend(v.iter().map(|x| x + 0.001));
-        self.breakpoint_current(inst, &vshift, ions, env)?;
+        self.breakpoint_current(inst, vshift, ions, env)?;
         vshift.copy_from_slice(&inst.current);
         for (k, io) in self.ion_io.iter().enumerate() {
             if io.current.is_some() {
@@ -643,7 +658,6 @@ impl CompiledMechanism {
         for (g, i) in vshift.iter_mut().zip(&inst.current) {
             *g = (*g - i) / 0.001;
         }
-        inst.conductance = vshift;
         for k in 0..self.ion_io.len() {
             let (cur, didv) = (&inst.ion_current[k], &mut inst.ion_didv[k]);
             for (d, i) in didv.iter_mut().zip(cur) {

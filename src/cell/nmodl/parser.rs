@@ -402,10 +402,20 @@ impl<'a> Parser<'a> {
                 _ => self.ident()?,
             };
             match w.as_str() {
-                "SUFFIX" => nb.name = Some((self.ident()?.0, MechKind::Density, span)),
-                "POINT_PROCESS" => nb.name = Some((self.ident()?.0, MechKind::PointProcess, span)),
-                "ARTIFICIAL_CELL" => {
-                    nb.name = Some((self.ident()?.0, MechKind::ArtificialCell, span))
+                "SUFFIX" | "POINT_PROCESS" | "ARTIFICIAL_CELL" => {
+                    let kind = match w.as_str() {
+                        "SUFFIX" => MechKind::Density,
+                        "POINT_PROCESS" => MechKind::PointProcess,
+                        _ => MechKind::ArtificialCell,
+                    };
+                    let (name, _) = self.ident()?;
+                    if let Some((first, _, _)) = &nb.name {
+                        let msg = format!(
+                            "{w} {name}: the NEURON block already named the mechanism {first}"
+                        );
+                        return Err(NmodlError::syntax(self.file, span, msg));
+                    }
+                    nb.name = Some((name, kind, span));
                 }
                 "USEION" => nb.ions.push(self.useion(span)?),
                 "NONSPECIFIC_CURRENT" => nb.nonspecific.extend(self.neuron_names()?),

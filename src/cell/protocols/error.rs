@@ -39,6 +39,27 @@ pub enum ProtocolError {
         /// What it must be.
         reason: &'static str,
     },
+    /// tstop / dt is more steps than one run may take (memory for the recorded trace grows
+    /// with it, and the run would seem to hang).
+    #[error("tstop = {tstop_ms} ms at dt = {dt_ms} ms is {steps:.0} steps, more than the {limit} one run may take; raise dt or shorten tstop")]
+    TooManySteps {
+        /// Run length (ms).
+        tstop_ms: f64,
+        /// Time step (ms).
+        dt_ms: f64,
+        /// tstop / dt.
+        steps: f64,
+        /// The most steps allowed.
+        limit: usize,
+    },
+    /// An FI sweep with more trials than is sensible (each trial is a whole run).
+    #[error("fi: i_start to i_stop by i_increment is {trials} trials, more than {limit}; raise i_increment or narrow the range")]
+    TooManyTrials {
+        /// Trials the sweep would run.
+        trials: usize,
+        /// The most trials allowed.
+        limit: usize,
+    },
     /// No section of that name.
     #[error("no section named {name} in the cell")]
     UnknownSection {

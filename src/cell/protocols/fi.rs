@@ -100,13 +100,17 @@ pub fn fi_amplitudes_na(params: &FiParams) -> Vec<f64> {
     (0..trials).map(|k| start + k as f64 * inc).collect()
 }
 
+/// The most trials one sweep may run (each is a whole simulation).
+pub const MAX_TRIALS: usize = 10_000;
+
 /// Number of grid points start + k·inc <= stop, counted in pA with a tolerance of 1e-9 steps.
 fn last_on_grid(params: &FiParams) -> usize {
     let steps = (params.i_stop_pa - params.i_start_pa) / params.i_increment_pa;
     (steps + 1e-9).floor().max(-1.0) as usize + 1
 }
 
-fn check_params(params: &FiParams) -> Result<(), ProtocolError> {
+/// Check a sweep before anything is allocated for it (its amplitudes, a progress bar).
+pub fn check_params(params: &FiParams) -> Result<(), ProtocolError> {
     let invalid = |name, value, reason| ProtocolError::InvalidParameter {
         protocol: "fi",
         name,
@@ -122,6 +126,13 @@ fn check_params(params: &FiParams) -> Result<(), ProtocolError> {
     }
     if !(params.i_stop_pa >= params.i_start_pa && params.i_start_pa.is_finite()) {
         return Err(invalid("i_stop", params.i_stop_pa, "must be >= i_start"));
+    }
+    let trials = last_on_grid(params);
+    if trials > MAX_TRIALS {
+        return Err(ProtocolError::TooManyTrials {
+            trials,
+            limit: MAX_TRIALS,
+        });
     }
     if !(params.tstart_ms >= 0.0 && params.tstart_ms.is_finite()) {
         return Err(invalid(

@@ -184,6 +184,7 @@ pub(crate) struct Rig {
     t: RecordId,
     detector: Option<DetectorId>,
     v_init_mv: f64,
+    dt_ms: f64,
 }
 
 impl Rig {
@@ -218,6 +219,7 @@ impl Rig {
             t,
             detector,
             v_init_mv: cell.v_init_mv,
+            dt_ms: cell.dt_ms,
         })
     }
 
@@ -228,6 +230,7 @@ impl Rig {
 
     /// `finitialize(v_init)` then `continuerun(tstop)`.
     pub(crate) fn run(&mut self, tstop_ms: f64) -> Result<(), ProtocolError> {
+        check_steps(tstop_ms, self.dt_ms)?;
         self.sim.finitialize(self.v_init_mv)?;
         self.sim.run_until(tstop_ms)?;
         Ok(())
@@ -266,6 +269,24 @@ impl Rig {
             v_mv: self.v_mv().to_vec(),
         }
     }
+}
+
+/// The most time steps one protocol run may take: 1e7 (e.g. 250 s at dt = 0.025 ms). The
+/// recorded trace alone is 160 MB at that length.
+pub const MAX_STEPS: usize = 10_000_000;
+
+/// Reject a run of more than [`MAX_STEPS`] steps before it starts.
+pub(crate) fn check_steps(tstop_ms: f64, dt_ms: f64) -> Result<(), ProtocolError> {
+    let steps = tstop_ms / dt_ms;
+    if steps > MAX_STEPS as f64 {
+        return Err(ProtocolError::TooManySteps {
+            tstop_ms,
+            dt_ms,
+            steps,
+            limit: MAX_STEPS,
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn check_dt(dt_ms: f64) -> Result<(), ProtocolError> {

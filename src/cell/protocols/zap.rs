@@ -112,6 +112,8 @@ pub fn run_zap(cell: &ProtocolCell, params: &ZapParams) -> Result<ZapResult, Pro
     check_params(params)?;
     let dt = cell.dt_ms;
     super::check_dt(dt)?;
+    // Before the chirp and the played vector are allocated (tstop / dt samples each).
+    super::check_steps(params.tstop_ms, dt)?;
     let i0 = sample_index(params.inj_delay_ms, dt);
     let i1 = sample_index(params.inj_delay_ms + params.inj_dur_ms, dt);
     let n_samples = sample_index(params.tstop_ms, dt) + 1;

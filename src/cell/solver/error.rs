@@ -80,13 +80,43 @@ pub enum SimError {
         dt_ms: f64,
     },
     /// The membrane potential became NaN or exceeded 1e4 mV in magnitude.
-    #[error("membrane potential {v_mv} mV in section {section} at t = {t_ms} ms is NaN or beyond 1e4 mV; the run is numerically unstable, try a smaller dt")]
+    #[error("the run is numerically unstable: {} at t = {} ms in {section}({x}) (segment {segment}) with dt = {dt_ms} ms; try a smaller dt (e.g. --dt {})", describe_v(*v_mv), round_ms(*t_ms), suggest_dt(*dt_ms))]
     Unstable {
         /// Section where it happened.
         section: String,
+        /// Position of the node along the section (0..1): a segment centre, or an end.
+        x: f64,
+        /// Index of the segment within the section (nseg for the node at x = 1).
+        segment: usize,
         /// Time (ms).
         t_ms: f64,
+        /// Time step of the run (ms).
+        dt_ms: f64,
         /// Offending value (mV).
         v_mv: f64,
     },
+}
+
+/// A quarter of `dt_ms`, rounded to 3 significant digits: a step worth trying after a blow-up.
+fn suggest_dt(dt_ms: f64) -> f64 {
+    let quarter = dt_ms / 4.0;
+    if !quarter.is_finite() || quarter <= 0.0 {
+        return 0.025;
+    }
+    let scale = 10f64.powf(quarter.log10().floor() - 2.0);
+    (quarter / scale).round() * scale
+}
+
+/// "membrane potential is NaN" or "membrane potential reached 1.2e5 mV".
+fn describe_v(v_mv: f64) -> String {
+    if v_mv.is_nan() {
+        "membrane potential is NaN".into()
+    } else {
+        format!("membrane potential reached {v_mv:.3e} mV (beyond ±1e4 mV)")
+    }
+}
+
+/// A time without the float noise of summed steps (5.025000000000038 -> 5.025).
+fn round_ms(t_ms: f64) -> f64 {
+    (t_ms * 1e9).round() / 1e9
 }

@@ -460,19 +460,31 @@ impl Simulation {
         }
     }
 
+    /// Stop at a NaN or runaway voltage, naming a segment centre when one is bad (the zero-area
+    /// end nodes only follow their neighbours). The plain scan runs every step; the search for
+    /// a centre only once something is wrong.
     fn check_voltages(&self) -> Result<(), SimError> {
-        let bad = self
-            .v_mv
-            .iter()
-            .position(|v| v.is_nan() || v.abs() > V_LIMIT_MV);
-        match bad {
-            None => Ok(()),
-            Some(node) => Err(SimError::Unstable {
-                section: self.section_names[self.disc.node_section[node].0].clone(),
-                t_ms: self.t_ms,
-                v_mv: self.v_mv[node],
-            }),
-        }
+        let is_bad = |v: f64| v.is_nan() || v.abs() > V_LIMIT_MV;
+        let Some(first) = self.v_mv.iter().position(|v| is_bad(*v)) else {
+            return Ok(());
+        };
+        let centre = |node: &usize| {
+            let (_, _, x) = self.disc.location_of(*node);
+            x > 0.0 && x < 1.0
+        };
+        let node = (0..self.v_mv.len())
+            .filter(centre)
+            .find(|node| is_bad(self.v_mv[*node]))
+            .unwrap_or(first);
+        let (section, segment, x) = self.disc.location_of(node);
+        Err(SimError::Unstable {
+            section: self.section_names[section.0].clone(),
+            x,
+            segment,
+            t_ms: self.t_ms,
+            dt_ms: self.dt_ms,
+            v_mv: self.v_mv[node],
+        })
     }
 }
 

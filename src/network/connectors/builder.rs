@@ -175,11 +175,26 @@ pub fn build_network(spec: &Spec, seed: u64) -> Result<BuiltNetwork, BuildError>
 
 // ---------------------------------------------------------------- nodes
 
+/// The most cells one spec may build (about 2 GB of positions, rotations and ids): a larger
+/// `N` is almost surely a typo, and would abort on allocation instead of failing cleanly.
+pub const MAX_CELLS: usize = 10_000_000;
+
 fn place_nodes(spec: &Spec, seed: u64) -> Result<Vec<NetworkNodes>, BuildError> {
     let mut nets: Vec<NetworkNodes> = Vec::new();
+    let mut total = 0usize;
     for (k, node) in spec.nodes.iter().enumerate() {
         let place = format!("nodes[{k}] ({}/{})", node.network, node.pop_name);
         check_name(&node.network, &place)?;
+        total = total.saturating_add(node.n);
+        if total > MAX_CELLS {
+            return fail(
+                &place,
+                format!(
+                    "N = {} brings the spec to {total} cells, more than the {MAX_CELLS} one build may make",
+                    node.n
+                ),
+            );
+        }
         let idx = match nets.iter().position(|n| n.name == node.network) {
             Some(i) => i,
             None => {

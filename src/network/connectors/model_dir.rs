@@ -76,22 +76,21 @@ pub fn write_model_dir(
     if temp.exists() {
         let _ = std::fs::remove_dir_all(&temp);
     }
-    let made = std::fs::create_dir_all(temp.join("network"))
+    // Registered so that Ctrl-C removes the unfinished folder.
+    let made = crate::output::create_temp_dir(&temp)
+        .and_then(|_| std::fs::create_dir_all(temp.join("network")))
         .and_then(|_| std::fs::create_dir_all(temp.join("inputs")));
-    if let Err(e) = made {
-        let _ = std::fs::remove_dir_all(&temp);
-        return Err(dest_err(&temp, format!("cannot create: {e}")));
-    }
-    match write_all(built, &temp) {
-        Ok(notes) => {
-            commit_dir(&temp, dest)?;
-            Ok(notes)
-        }
+    let written = match made {
+        Ok(()) => write_all(built, &temp),
+        Err(e) => Err(dest_err(&temp, format!("cannot create: {e}"))),
+    };
+    crate::output::finish_temp_dir(&temp, || match written {
+        Ok(notes) => commit_dir(&temp, dest).map(|_| notes),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&temp);
             Err(e)
         }
-    }
+    })
 }
 
 fn commit_dir(temp: &Path, dest: &Path) -> Result<(), ModelDirError> {

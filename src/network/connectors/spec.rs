@@ -373,13 +373,14 @@ impl Spec {
             file: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         match ext.as_str() {
-            "toml" => Self::from_toml(&text, path),
-            "json" => Self::from_json(&text, path),
+            "toml" => Self::from_toml(text, path),
+            "json" => Self::from_json(text, path),
             _ => Err(SpecError::Read {
                 file: path.to_path_buf(),
                 message: "a spec must be a .toml or .json file".into(),

@@ -246,7 +246,8 @@ impl<'m> Interpreter<'m> {
         self.loaded.insert(canonical);
         let source = std::fs::read_to_string(path).map_err(|e| HocError::io(path, &e))?;
         let file: Rc<str> = Rc::from(path.display().to_string());
-        let statements = parse_file(&file, &source)?;
+        let source = source.strip_prefix('\u{feff}').unwrap_or(&source);
+        let statements = parse_file(&file, source)?;
         let mut frame = Frame {
             obj: TOP,
             args: Vec::new(),

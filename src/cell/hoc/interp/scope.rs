@@ -200,7 +200,7 @@ impl Interpreter<'_> {
             RangeName::V => self.builtin("v_init"),
             RangeName::Mechanism(mechanism, variable) => {
                 let Some(inserted) = section.mechanism(mechanism) else {
-                    return Err(self.not_inserted(f, mechanism, &section.name, line));
+                    return Err(self.not_inserted(f, variable, mechanism, &section.name, line));
                 };
                 match inserted.value(variable) {
                     Some(value) => value.at(segment),
@@ -230,6 +230,7 @@ impl Interpreter<'_> {
     pub(super) fn not_inserted(
         &self,
         f: &Frame,
+        variable: &str,
         mechanism: &str,
         section: &str,
         line: usize,
@@ -237,7 +238,7 @@ impl Interpreter<'_> {
         self.err(
             f,
             line,
-            format!("mechanism {mechanism} is not inserted in section {section}"),
+            format!("{variable}: mechanism {mechanism} is not inserted in section {section}"),
         )
     }
 
@@ -301,7 +302,7 @@ impl Interpreter<'_> {
             RangeName::V => Ok(()),
             RangeName::Mechanism(mechanism, _) => {
                 if self.model.sections[id.0].mechanism(mechanism).is_none() {
-                    return Err(self.not_inserted(f, mechanism, &section_name, line));
+                    return Err(self.not_inserted(f, hoc_name, mechanism, &section_name, line));
                 }
                 self.set_value(id, hoc_name, x, value)
             }

@@ -1,0 +1,4 @@
+NEURON { SUFFIX same
+  RANGE g
+}
+PARAMETER { g = 1 }

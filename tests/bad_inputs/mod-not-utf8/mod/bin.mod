@@ -1,0 +1,3 @@
+NEURON { SUFFIX bin
+}
+: ÿþý

@@ -1,0 +1,5 @@
+NEURON { SUFFIX broken
+  RANGE g
+}
+PARAMETER { g = 1 }
+BREAKPOINT { g = (1 + }

@@ -1,0 +1,4 @@
+NEURON {
+  SUFFIX first
+  SUFFIX second
+}

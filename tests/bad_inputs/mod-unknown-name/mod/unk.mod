@@ -1,0 +1,7 @@
+NEURON { SUFFIX unk
+  NONSPECIFIC_CURRENT i
+}
+ASSIGNED { v i }
+BREAKPOINT {
+  i = 0.001 * (v - erev)
+}

@@ -1,0 +1,4 @@
+NEURON { SUFFIX open
+  RANGE g
+}
+PARAMETER { g = 1
