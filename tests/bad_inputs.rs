@@ -1,6 +1,8 @@
 //! The bad-input corpus: every folder under `tests/bad_inputs/` is one case (its input files plus
 //! a `case.toml` naming the command line and what must happen). Each case is copied into a fresh
-//! temporary folder and the built binary runs there with `{dir}` replaced by that folder.
+//! temporary folder and the built binary runs there with `{dir}` replaced by that folder and
+//! `{examples}` by the repository's examples/ folder (read-only inputs several cases share, such
+//! as the example cell).
 //!
 //! An `"error"` case must exit with code 2 (never 1, an internal error, nor 101, a panic), print a
 //! one-line `error:` naming every `names` substring, and leave the folder exactly as it was (no
@@ -18,6 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The shipped examples, which cases may read (never write) as `{examples}`.
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 use serde::Deserialize;
 
 /// A run longer than this is a hang.
@@ -173,7 +177,10 @@ fn check_case(dir: &Path) -> Vec<String> {
     let args: Vec<String> = spec
         .args
         .iter()
-        .map(|a| a.replace("{dir}", &root_text))
+        .map(|a| {
+            a.replace("{dir}", &root_text)
+                .replace("{examples}", EXAMPLES)
+        })
         .collect();
     let before = snapshot(&root);
     let outcome = match run(&args, &root, logs.path()) {
