@@ -288,6 +288,26 @@ impl CompiledKernel {
         (b.lanes.len() == padded_len(data.len())).then_some(b)
     }
 
+    /// This run's buffers with the environment, the ion values read and the node voltages plus
+    /// `shift_mv` gathered into the compiled columns: ready for an in-place call.
+    fn prepare(
+        &self,
+        data: &mut MechanismData,
+        ctx: &KernelContext,
+        shift_mv: f64,
+    ) -> (Box<Buffers>, Env) {
+        let mut b = self.take_buffers(data);
+        let env = Env {
+            celsius: ctx.celsius_degc,
+            dt: ctx.dt_ms,
+            t: ctx.t_ms,
+        };
+        self.compiled.set_env(&mut b.inst, &env);
+        self.gather_ions(data, ctx, &mut b);
+        self.gather_v(ctx, &mut b, shift_mv);
+        (b, env)
+    }
+
     /// Node voltages plus `shift_mv`, straight into the compiled `v` column.
     fn gather_v(&self, ctx: &KernelContext, b: &mut Buffers, shift_mv: f64) {
         if let Some(col) = self.ports.v {
@@ -402,15 +422,7 @@ impl MechanismKernel for CompiledKernel {
     /// nocmodl's `nrn_cur`: the BREAKPOINT currents at `v + 0.001` then at `v` (so ASSIGNED
     /// values are those at `v`), `g = (i(v + 0.001) - i(v)) / 0.001`, per ion likewise.
     fn current(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let mut b = self.take_buffers(data);
-        let env = Env {
-            celsius: ctx.celsius_degc,
-            dt: ctx.dt_ms,
-            t: ctx.t_ms,
-        };
-        self.compiled.set_env(&mut b.inst, &env);
-        self.gather_ions(data, ctx, &mut b);
-        self.gather_v(ctx, &mut b, 0.001);
+        let (mut b, _) = self.prepare(data, ctx, 0.001);
         self.compiled.current_in_place(&mut b.inst);
         {
             let Buffers {
@@ -466,15 +478,7 @@ impl MechanismKernel for CompiledKernel {
     }
 
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let mut b = self.take_buffers(data);
-        let env = Env {
-            celsius: ctx.celsius_degc,
-            dt: ctx.dt_ms,
-            t: ctx.t_ms,
-        };
-        self.compiled.set_env(&mut b.inst, &env);
-        self.gather_ions(data, ctx, &mut b);
-        self.gather_v(ctx, &mut b, 0.0);
+        let (mut b, env) = self.prepare(data, ctx, 0.0);
         if self.compiled.advance_in_place(&mut b.inst, &env).is_err() {
             b.failed = true;
         }

@@ -551,8 +551,8 @@ impl Program {
                             *at(d) = [op.eval((*at(a))[0], (*at(b))[0]); W]
                         }
                         Op::UniformUn { op, d, a } => *at(d) = [op.eval((*at(a))[0]); W],
-                        Op::BinCK { op, d, a, k } => bin_ck_w(op, &mut *at(d), &*at(a), k),
-                        Op::BinKC { op, d, k, b } => bin_kc_w(op, &mut *at(d), k, &*at(b)),
+                        Op::BinCK { op, d, a, k } => bin_w(op, &mut *at(d), &*at(a), &[k; W]),
+                        Op::BinKC { op, d, k, b } => bin_w(op, &mut *at(d), &[k; W], &*at(b)),
                         Op::Fill { d, k } => *at(d) = [k; W],
                     }
                 }
@@ -577,44 +577,6 @@ fn bin_w<const W: usize>(op: Bin, d: &mut [f64; W], a: &[f64; W], b: &[f64; W]) 
         Bin::Div => each!(|p: f64, q: f64| p / q),
         Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
         Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
-        other => each!(|p, q| other.eval(p, q)),
-    }
-}
-
-#[inline(always)]
-fn bin_ck_w<const W: usize>(op: Bin, d: &mut [f64; W], a: &[f64; W], k: f64) {
-    macro_rules! each {
-        ($f:expr) => {
-            for i in 0..W {
-                d[i] = $f(a[i], k);
-            }
-        };
-    }
-    match op {
-        Bin::Add => each!(|p: f64, q: f64| p + q),
-        Bin::Sub => each!(|p: f64, q: f64| p - q),
-        Bin::Mul => each!(|p: f64, q: f64| p * q),
-        Bin::Div => each!(|p: f64, q: f64| p / q),
-        Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
-        Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
-        other => each!(|p, q| other.eval(p, q)),
-    }
-}
-
-#[inline(always)]
-fn bin_kc_w<const W: usize>(op: Bin, d: &mut [f64; W], k: f64, b: &[f64; W]) {
-    macro_rules! each {
-        ($f:expr) => {
-            for i in 0..W {
-                d[i] = $f(k, b[i]);
-            }
-        };
-    }
-    match op {
-        Bin::Add => each!(|p: f64, q: f64| p + q),
-        Bin::Sub => each!(|p: f64, q: f64| p - q),
-        Bin::Mul => each!(|p: f64, q: f64| p * q),
-        Bin::Div => each!(|p: f64, q: f64| p / q),
         other => each!(|p, q| other.eval(p, q)),
     }
 }
