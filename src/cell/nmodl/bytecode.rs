@@ -1,15 +1,20 @@
 //! The executable form: a register bytecode whose every op runs over all instances at once.
 //!
-//! Owns the op set, the column buffer layout and the interpreter loop. A register is a column of
-//! `n` f64 values (one per instance) in one flat buffer (`slot * n .. slot * n + n`), so each op's
-//! dispatch cost is paid once per call and its inner loop is a tight, auto-vectorisable pass over
-//! contiguous memory. Programs are straight-line (if/else is compiled to `Select`); the compiler
-//! in [`super::kernel`] guarantees a destination never aliases an operand, which [`Program::new`]
-//! checks once (with every slot below the program's column count) so the column interpreter can
-//! take unchecked column slices after one buffer-length check per run: the only `unsafe` here. Nothing here allocates per call. Below
-//! [`ROW_MODE_BELOW`] instances the same ops run instance by instance instead. On x86-64 CPUs with
-//! AVX2 the column loops are compiled a second time for 4-wide vectors and picked at run time
-//! (the same operations, so the same bits: Rust never contracts `a*b+c` into an FMA).
+//! Owns the op set, the column buffer layout and the interpreter loops. A register is a column of
+//! `n` f64 values (one per instance) in one flat buffer (`slot * n .. slot * n + n`). Programs are
+//! straight-line (if/else is compiled to `Select`); the compiler in [`super::kernel`] guarantees a
+//! destination never aliases an operand, which [`Program::new`] checks once (with every slot below
+//! the program's column count) so the interpreter can take unchecked column slices after one
+//! buffer-length check per run: the only `unsafe` here. Nothing here allocates per call.
+//!
+//! Three ways to run, same results ([`Program::run`] picks): *chunk mode* when `n` is 4, 8 or a
+//! multiple of [`CHUNK`] (the solver pads its instances to [`padded_len`]): the whole program over
+//! one fixed-width chunk of instances at a time, each op a fully unrolled pass whose operands stay
+//! in L1 cache; *column mode* for other counts: each op over all `n` values; *row mode* below
+//! [`ROW_MODE_BELOW`]: all ops for one instance at a time. On x86-64 CPUs with AVX2 the chunk and
+//! column loops are compiled a second time for 4-wide vectors and picked at run time (the same
+//! operations, so the same bits: Rust never contracts `a*b+c` into an FMA). [`fast_exp`] is the
+//! vectorisable exp; row mode evaluates it with libm's (within 2 ulp).
 
 use super::ir::Builtin;
 
