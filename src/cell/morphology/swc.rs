@@ -112,11 +112,26 @@ impl SwcMorphology {
             .map(|s| (s.parent >= 0).then(|| index_of(s.parent)).flatten())
             .collect();
         for (i, s) in samples.iter().enumerate() {
-            if s.parent >= 0 && parent_of[i].is_none() {
-                return Err(err(
-                    Some(s.line),
-                    format!("parent {} of point {} does not exist", s.parent, s.id),
-                ));
+            match parent_of[i] {
+                None if s.parent >= 0 => {
+                    return Err(err(
+                        Some(s.line),
+                        format!("parent {} of point {} does not exist", s.parent, s.id),
+                    ));
+                }
+                // Sections are built in file order, so a parent must come first (as the SWC
+                // format requires and Import3d assumes).
+                Some(p) if p > i => {
+                    return Err(err(
+                        Some(s.line),
+                        format!(
+                            "parent {} of point {} comes later in the file (line {}); SWC lists \
+                             every point after its parent",
+                            s.parent, s.id, samples[p].line
+                        ),
+                    ));
+                }
+                _ => {}
             }
         }
         check_acyclic(&samples, &parent_of).map_err(|(line, m)| err(Some(line), m))?;
@@ -233,7 +248,8 @@ fn check_acyclic(samples: &[Sample], parent_of: &[Option<usize>]) -> Result<(), 
     Ok(())
 }
 
-/// Group samples into unbranched sections, in order of their first sample.
+/// Group samples into unbranched sections, in order of their first sample (every sample comes
+/// after its parent, which `parse` checks).
 fn split_sections(samples: &[Sample], parent_of: &[Option<usize>]) -> Vec<SwcSection> {
     let n = samples.len();
     let mut children = vec![Vec::new(); n];
