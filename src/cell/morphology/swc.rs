@@ -112,29 +112,28 @@ impl SwcMorphology {
             .map(|s| (s.parent >= 0).then(|| index_of(s.parent)).flatten())
             .collect();
         for (i, s) in samples.iter().enumerate() {
-            match parent_of[i] {
-                None if s.parent >= 0 => {
-                    return Err(err(
-                        Some(s.line),
-                        format!("parent {} of point {} does not exist", s.parent, s.id),
-                    ));
-                }
-                // Sections are built in file order, so a parent must come first (as the SWC
-                // format requires and Import3d assumes).
-                Some(p) if p > i => {
-                    return Err(err(
-                        Some(s.line),
-                        format!(
-                            "parent {} of point {} comes later in the file (line {}); SWC lists \
-                             every point after its parent",
-                            s.parent, s.id, samples[p].line
-                        ),
-                    ));
-                }
-                _ => {}
+            if s.parent >= 0 && parent_of[i].is_none() {
+                return Err(err(
+                    Some(s.line),
+                    format!("parent {} of point {} does not exist", s.parent, s.id),
+                ));
             }
         }
         check_acyclic(&samples, &parent_of).map_err(|(line, m)| err(Some(line), m))?;
+        // Sections are built in file order, so a parent must come first (as the SWC format
+        // requires and Import3d assumes); checked after cycles, which are reported as such.
+        for (i, s) in samples.iter().enumerate() {
+            if let Some(p) = parent_of[i].filter(|p| *p > i) {
+                return Err(err(
+                    Some(s.line),
+                    format!(
+                        "parent {} of point {} comes later in the file (line {}); SWC lists \
+                         every point after its parent",
+                        s.parent, s.id, samples[p].line
+                    ),
+                ));
+            }
+        }
         let soma: Vec<usize> = (0..samples.len())
             .filter(|i| samples[*i].kind == 1)
             .collect();
