@@ -7,7 +7,8 @@
 //!
 //! NEURON's numbers are the clean rerun of ../shared/reference/cells/timings.json. Cells come
 //! from `tests/common/reference_cells.rs`; any `CellModel` can be timed with `bench_cell`.
-//! `BENCH_CELLS=Cell_Cf,CP_Cell` picks cells (default: Cell_Cf, CP_Cell, BallStick_HH, WBInhCell).
+//! `BENCH_CELLS=Cell_Cf,CP_Cell` picks cells (default: Cell_Cf, CP_Cell, BallStick_HH, WBInhCell);
+//! `BENCH_FIT_ONLY=1` times only the exp2 fit (no FI sweep, no ZAP).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -75,6 +76,10 @@ fn bench_cell(name: &str, model: &CellModel, registry: &MechanismRegistry, neuro
     let cell = ProtocolCell::new(model, registry)
         .expect("the cell has a soma")
         .with_dt(DT_MS);
+    if std::env::var_os("BENCH_FIT_ONLY").is_some_and(|v| v != "0") {
+        bench_exp2_fit(name, &cell);
+        return;
+    }
     let fi_params = FiParams {
         i_start_pa: 0.0,
         i_stop_pa: 1000.0,

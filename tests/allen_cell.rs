@@ -192,6 +192,11 @@ fn bad_swc_files_name_the_line() {
         ("1 3 0 0 0 5 2\n2 3 0 10 0 1 1\n", "cell.swc:", "cycle"),
         ("1 3 0 0 0 5 -1\n2 3 0 10 0 1 1\n", "cell.swc", "no soma"),
         ("1 1 0 0 0 5 -1\n1 3 0 10 0 1 1\n", "cell.swc:2", "twice"),
+        (
+            "1 1 0 0 0 5 -1\n2 3 0 0 0 1 3\n3 3 0 10 0 1 1\n",
+            "cell.swc:2",
+            "comes later",
+        ),
     ];
     for (text, place, words) in cases {
         let e = SwcMorphology::parse(p, text).unwrap_err().to_string();

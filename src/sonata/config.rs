@@ -309,6 +309,11 @@ fn looks_relative_path(value: &str) -> bool {
     value == "." || value == ".." || value.starts_with("./") || value.starts_with("../")
 }
 
+/// Longest value a manifest variable or a string using them may expand to (bytes): far beyond
+/// any path, and small enough that variables doubling each other (`$A = "$B$B"`, `$B = "$C$C"`,
+/// ...) end in an error instead of exhausting memory.
+const MAX_EXPANDED_LEN: usize = 1 << 16;
+
 fn resolve_var(
     name: &str,
     raw: &HashMap<String, String>,
@@ -336,6 +341,15 @@ fn resolve_var(
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Var(v) => out.push_str(&resolve_var(v, raw, done, stack, file)?),
+        }
+        if out.len() > MAX_EXPANDED_LEN {
+            return Err(cerr(
+                file,
+                format!(
+                    "manifest variable ${name} expands to more than {MAX_EXPANDED_LEN} \
+                     characters (variables that repeat each other?)"
+                ),
+            ));
         }
     }
     stack.remove(name);
@@ -408,6 +422,12 @@ fn expand_string(
                     ))
                 }
             },
+        }
+        if out.len() > MAX_EXPANDED_LEN.max(s.len()) {
+            return Err(cerr(
+                file,
+                format!("'{key}' expands to more than {MAX_EXPANDED_LEN} characters"),
+            ));
         }
     }
     Ok(out)

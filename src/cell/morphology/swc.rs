@@ -121,6 +121,20 @@ impl SwcMorphology {
             }
         }
         check_acyclic(&samples, &parent_of).map_err(|(line, m)| err(Some(line), m))?;
+        // Sections are built in file order, so a parent must come first (as the SWC format
+        // requires and Import3d assumes); checked after cycles, which are reported as such.
+        for (i, s) in samples.iter().enumerate() {
+            if let Some(p) = parent_of[i].filter(|p| *p > i) {
+                return Err(err(
+                    Some(s.line),
+                    format!(
+                        "parent {} of point {} comes later in the file (line {}); SWC lists \
+                         every point after its parent",
+                        s.parent, s.id, samples[p].line
+                    ),
+                ));
+            }
+        }
         let soma: Vec<usize> = (0..samples.len())
             .filter(|i| samples[*i].kind == 1)
             .collect();
@@ -234,7 +248,8 @@ fn check_acyclic(samples: &[Sample], parent_of: &[Option<usize>]) -> Result<(), 
     Ok(())
 }
 
-/// Group samples into unbranched sections, in order of their first sample.
+/// Group samples into unbranched sections, in order of their first sample (every sample comes
+/// after its parent, which `parse` checks).
 fn split_sections(samples: &[Sample], parent_of: &[Option<usize>]) -> Vec<SwcSection> {
     let n = samples.len();
     let mut children = vec![Vec::new(); n];

@@ -1,0 +1,7 @@
+//! Fuzz target `nmodl_parse`: see `fuzz/harness.rs` for what the bytes are fed to.
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::nmodl_parse(data));

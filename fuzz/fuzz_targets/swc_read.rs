@@ -1,0 +1,7 @@
+//! Fuzz target `swc_read`: see `fuzz/harness.rs` for what the bytes are fed to.
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::swc_read(data));
