@@ -7,14 +7,14 @@
 //! the program's column count) so the interpreter can take unchecked column slices after one
 //! buffer-length check per run: the only `unsafe` here. Nothing here allocates per call.
 //!
-//! Three ways to run, same results ([`Program::run`] picks): *chunk mode* when `n` is 4, 8 or a
-//! multiple of [`CHUNK`] (the solver pads its instances to [`padded_len`]): the whole program over
-//! one fixed-width chunk of instances at a time, each op a fully unrolled pass whose operands stay
-//! in L1 cache; *column mode* for other counts: each op over all `n` values; *row mode* below
-//! [`ROW_MODE_BELOW`]: all ops for one instance at a time. On x86-64 CPUs with AVX2 the chunk and
-//! column loops are compiled a second time for 4-wide vectors and picked at run time (the same
-//! operations, so the same bits: Rust never contracts `a*b+c` into an FMA). [`fast_exp`] is the
-//! vectorisable exp; row mode evaluates it with libm's (within 2 ulp).
+//! Two ways to run, same arithmetic ([`Program::run`] picks): *chunk mode* (see [`CHUNK`]): the
+//! whole program over one fixed-width chunk of instances at a time, each op a fully unrolled
+//! pass whose operands stay in L1 cache; the solver pads its instances to [`padded_len`] so that
+//! everything runs this way; *row mode* for the instances no chunk covers: all ops for one
+//! instance at a time. On x86-64 CPUs with AVX2 the chunk loops are compiled a second time for
+//! 4-wide vectors and picked at run time (the same operations, so the same bits: Rust never
+//! contracts `a*b+c` into an FMA). [`fast_exp`] is the vectorisable exp; row mode evaluates it
+//! with libm's (within 2 ulp).
 
 use super::ir::Builtin;
 
@@ -387,42 +387,12 @@ impl Program {
     }
 
     /// Runs the program over `buf`, which holds columns of length `n`.
-    /// `buf.len()` must be a multiple of `n` covering every slot the program names (checked by the
-    /// caller once, at instantiation: `MechanismInstances` owns a buffer of `n_slots * n`).
+    /// `buf.len()` must cover every slot the program names for `n` instances (checked once here;
+    /// `MechanismInstances` owns a buffer of `n_slots * n`).
     pub fn run(&self, buf: &mut [f64], n: usize) {
         if n == 0 {
             return;
         }
-        if n.is_multiple_of(CHUNK) || n == SMALL_CHUNK || n == 2 * SMALL_CHUNK {
-            self.run_chunked(buf, n);
-            return;
-        }
-        if n < ROW_MODE_BELOW {
-            for i in 0..n {
-                self.run_row(buf, n, i);
-            }
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: `run_columns_avx2` only requires AVX2, which the CPU was just found to
-            // support. It runs the very same code as `run_columns` (no FMA contraction in Rust), so
-            // results are bit-identical; only the vector width differs.
-            unsafe { self.run_columns_avx2(buf, n) };
-            return;
-        }
-        self.run_columns(buf, n);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn run_columns_avx2(&self, buf: &mut [f64], n: usize) {
-        self.run_columns(buf, n);
-    }
-
-    /// Column mode: each op over all `n` instances.
-    #[inline(always)]
-    fn run_columns(&self, buf: &mut [f64], n: usize) {
         if buf.len() < self.n_slots * n {
             // Unreachable through `CompiledMechanism` (its instances are sized for every program).
             debug_assert!(
@@ -433,49 +403,29 @@ impl Program {
             );
             return;
         }
-        let c = Cols {
-            ptr: buf.as_mut_ptr(),
-            n,
+        let chunked = match n {
+            SMALL_CHUNK | SMALL_CHUNK_2 => n,
+            _ => n / CHUNK * CHUNK,
         };
-        // SAFETY (every block below): slots were verified below `n_slots` and the buffer holds
-        // `n_slots * n` values (checked above); an op's destination never equals its sources, so
-        // the `&mut` destination column never overlaps a source column.
-        for op in &self.ops {
-            match *op {
-                Op::Bin { op, d, a, b } => unsafe { bin_loop(op, c.dst(d), c.src(a), c.src(b)) },
-                Op::Un { op, d, a } => unsafe { un_loop(op, c.dst(d), c.src(a)) },
-                Op::Select { d, m, a, b } => unsafe {
-                    let (dc, mc, ac, bc) = (c.dst(d), c.src(m), c.src(a), c.src(b));
-                    for (((x, &cond), &p), &q) in dc.iter_mut().zip(mc).zip(ac).zip(bc) {
-                        *x = if cond != 0.0 { p } else { q };
-                    }
-                },
-                Op::Copy { d, a } => unsafe { c.dst(d).copy_from_slice(c.src(a)) },
-                Op::UniformBin { op, d, a, b } => unsafe {
-                    let x = op.eval(c.src(a)[0], c.src(b)[0]);
-                    c.dst(d).fill(x)
-                },
-                Op::UniformUn { op, d, a } => unsafe {
-                    let x = op.eval(c.src(a)[0]);
-                    c.dst(d).fill(x)
-                },
-                Op::BinCK { op, d, a, k } => unsafe { bin_ck_loop(op, c.dst(d), c.src(a), k) },
-                Op::BinKC { op, d, k, b } => unsafe { bin_kc_loop(op, c.dst(d), k, c.src(b)) },
-                Op::Fill { d, k } => unsafe { c.dst(d).fill(k) },
-            }
+        if chunked > 0 {
+            self.run_chunked(buf, n, chunked);
+        }
+        for i in chunked..n {
+            self.run_row(buf, n, i);
         }
     }
 }
 
-/// Chunk mode: when the instance count is a multiple of [`CHUNK`] (or exactly [`SMALL_CHUNK`] or
-/// twice it),
-/// the whole program runs over one fixed-width chunk of instances at a time. Every op is then a
-/// fully unrolled pass over `CHUNK` values (no loop control, no remainder), and a chunk's columns
-/// stay in L1 cache from the first op to the last. Callers pad their instance count to
-/// [`padded_len`] to get it (the extra lanes compute copies of a real instance's values).
+/// Chunk mode: the whole program runs over one fixed-width chunk of instances at a time, each op
+/// a fully unrolled pass over the chunk (no loop control, no remainder) whose columns stay in L1
+/// cache from the first op to the last. `n` = 4 or 8 runs as one chunk; otherwise every whole
+/// chunk of [`CHUNK`] instances does, and the rest run in row mode. Callers pad their instance
+/// count to [`padded_len`] (the extra lanes compute copies of a real instance's values).
 pub const CHUNK: usize = 16;
-/// The chunk width for 2 to 4 instances (one AVX2 vector); 5 to 8 run as two.
+/// The chunk width for 2 to 4 instances (one AVX2 vector).
 pub const SMALL_CHUNK: usize = 4;
+/// The chunk width for 5 to 8 instances.
+pub const SMALL_CHUNK_2: usize = 2 * SMALL_CHUNK;
 
 /// The instance count to allocate for `n` real instances so that [`Program::run`] takes chunk
 /// mode: 4 for 2 to 4, 8 for 5 to 8, else the next multiple of `CHUNK`. A single instance stays
@@ -484,58 +434,46 @@ pub fn padded_len(n: usize) -> usize {
     match n {
         0..=1 => n,
         2..=SMALL_CHUNK => SMALL_CHUNK,
-        5..=8 => 2 * SMALL_CHUNK,
+        5..=SMALL_CHUNK_2 => SMALL_CHUNK_2,
         _ => n.div_ceil(CHUNK) * CHUNK,
     }
 }
 
 impl Program {
-    fn run_chunked(&self, buf: &mut [f64], n: usize) {
-        if buf.len() < self.n_slots * n {
-            debug_assert!(
-                false,
-                "buffer of {} for {} slots x {n}",
-                buf.len(),
-                self.n_slots
-            );
-            return;
-        }
+    /// Chunk mode over lanes `0..lanes` (`lanes` a multiple of the width it picks, at most `n`).
+    fn run_chunked(&self, buf: &mut [f64], n: usize, lanes: usize) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: only requires AVX2, just detected; same operations as the generic path
             // (no FMA contraction), so the same bits.
             unsafe {
-                if n.is_multiple_of(CHUNK) {
-                    self.chunks_avx2::<CHUNK>(buf, n)
-                } else if n == SMALL_CHUNK {
-                    self.chunks_avx2::<SMALL_CHUNK>(buf, n)
-                } else {
-                    self.chunks_avx2::<{ 2 * SMALL_CHUNK }>(buf, n)
+                match lanes {
+                    SMALL_CHUNK => self.chunks_avx2::<SMALL_CHUNK>(buf, n, lanes),
+                    SMALL_CHUNK_2 => self.chunks_avx2::<SMALL_CHUNK_2>(buf, n, lanes),
+                    _ => self.chunks_avx2::<CHUNK>(buf, n, lanes),
                 }
             };
             return;
         }
-        if n.is_multiple_of(CHUNK) {
-            self.chunks::<CHUNK>(buf, n)
-        } else if n == SMALL_CHUNK {
-            self.chunks::<SMALL_CHUNK>(buf, n)
-        } else {
-            self.chunks::<{ 2 * SMALL_CHUNK }>(buf, n)
+        match lanes {
+            SMALL_CHUNK => self.chunks::<SMALL_CHUNK>(buf, n, lanes),
+            SMALL_CHUNK_2 => self.chunks::<SMALL_CHUNK_2>(buf, n, lanes),
+            _ => self.chunks::<CHUNK>(buf, n, lanes),
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn chunks_avx2<const W: usize>(&self, buf: &mut [f64], n: usize) {
-        self.chunks::<W>(buf, n);
+    fn chunks_avx2<const W: usize>(&self, buf: &mut [f64], n: usize, lanes: usize) {
+        self.chunks::<W>(buf, n, lanes);
     }
 
-    /// The program over instances `c..c + W` for each chunk start `c` (`n` a multiple of `W`,
-    /// `buf` at least `n_slots * n` long: checked by the caller).
+    /// The program over instances `c..c + W` for each chunk start `c < lanes` (`lanes` a
+    /// multiple of `W` and at most `n`; `buf` at least `n_slots * n` long: checked by `run`).
     #[inline(always)]
-    fn chunks<const W: usize>(&self, buf: &mut [f64], n: usize) {
+    fn chunks<const W: usize>(&self, buf: &mut [f64], n: usize, lanes: usize) {
         let base = buf.as_mut_ptr();
-        for c in (0..n).step_by(W) {
+        for c in (0..lanes).step_by(W) {
             // SAFETY: every slot is below `n_slots` (Program::new) and `c + W <= n`, so each
             // `[f64; W]` lies inside the buffer; a destination never equals one of its op's
             // sources, so the `&mut` chunk never overlaps a `&` chunk alive at the same time.
@@ -605,11 +543,6 @@ fn un_w<const W: usize>(op: Un, d: &mut [f64; W], a: &[f64; W]) {
     }
 }
 
-/// Below this many instances, ops run instance by instance (one scalar pass over the program per
-/// instance), because a column op's fixed cost exceeds its per-element work. Same arithmetic,
-/// same results; measured crossover on this machine's 2 cores is around 4-8 instances.
-pub const ROW_MODE_BELOW: usize = 4;
-
 impl Program {
     /// Runs the program for instance `i` alone (e.g. an event delivered to one synapse).
     pub fn run_one(&self, buf: &mut [f64], n: usize, i: usize) {
@@ -664,91 +597,6 @@ impl Program {
     }
 }
 
-#[inline(always)]
-fn bin_loop(op: Bin, d: &mut [f64], a: &[f64], b: &[f64]) {
-    macro_rules! each {
-        ($f:expr) => {
-            for ((x, &p), &q) in d.iter_mut().zip(a).zip(b) {
-                *x = $f(p, q);
-            }
-        };
-    }
-    // One monomorphic loop per operator so each vectorises on its own.
-    match op {
-        Bin::Add => each!(|p: f64, q: f64| p + q),
-        Bin::Sub => each!(|p: f64, q: f64| p - q),
-        Bin::Mul => each!(|p: f64, q: f64| p * q),
-        Bin::Div => each!(|p: f64, q: f64| p / q),
-        Bin::Pow => each!(|p: f64, q: f64| p.powf(q)),
-        Bin::Min => each!(|p: f64, q: f64| Bin::Min.eval(p, q)),
-        Bin::Max => each!(|p: f64, q: f64| Bin::Max.eval(p, q)),
-        Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
-        Bin::Le => each!(|p: f64, q: f64| f64::from(p <= q)),
-        Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
-        Bin::Ge => each!(|p: f64, q: f64| f64::from(p >= q)),
-        Bin::Eq => each!(|p: f64, q: f64| f64::from(p == q)),
-        Bin::Ne => each!(|p: f64, q: f64| f64::from(p != q)),
-        Bin::And => each!(|p: f64, q: f64| Bin::And.eval(p, q)),
-        Bin::Or => each!(|p: f64, q: f64| Bin::Or.eval(p, q)),
-    }
-}
-
-#[inline(always)]
-fn bin_ck_loop(op: Bin, d: &mut [f64], a: &[f64], k: f64) {
-    macro_rules! each {
-        ($f:expr) => {
-            for (x, &p) in d.iter_mut().zip(a) {
-                *x = $f(p, k);
-            }
-        };
-    }
-    match op {
-        Bin::Add => each!(|p: f64, q: f64| p + q),
-        Bin::Sub => each!(|p: f64, q: f64| p - q),
-        Bin::Mul => each!(|p: f64, q: f64| p * q),
-        Bin::Div => each!(|p: f64, q: f64| p / q),
-        Bin::Lt => each!(|p: f64, q: f64| f64::from(p < q)),
-        Bin::Gt => each!(|p: f64, q: f64| f64::from(p > q)),
-        other => each!(|p, q| other.eval(p, q)),
-    }
-}
-
-#[inline(always)]
-fn bin_kc_loop(op: Bin, d: &mut [f64], k: f64, b: &[f64]) {
-    macro_rules! each {
-        ($f:expr) => {
-            for (x, &q) in d.iter_mut().zip(b) {
-                *x = $f(k, q);
-            }
-        };
-    }
-    match op {
-        Bin::Add => each!(|p: f64, q: f64| p + q),
-        Bin::Sub => each!(|p: f64, q: f64| p - q),
-        Bin::Mul => each!(|p: f64, q: f64| p * q),
-        Bin::Div => each!(|p: f64, q: f64| p / q),
-        Bin::Pow => each!(|p: f64, q: f64| p.powf(q)),
-        other => each!(|p, q| other.eval(p, q)),
-    }
-}
-
-#[inline(always)]
-fn un_loop(op: Un, d: &mut [f64], a: &[f64]) {
-    macro_rules! each {
-        ($f:expr) => {
-            d.iter_mut().zip(a).for_each(|(x, &p)| *x = $f(p))
-        };
-    }
-    match op {
-        Un::Neg => each!(|p: f64| -p),
-        Un::Exp => each!(f64::exp),
-        Un::FastExp => each!(fast_exp),
-        Un::Fabs => each!(f64::abs),
-        Un::Not => each!(|p: f64| f64::from(p == 0.0)),
-        other => each!(|p| other.eval(p)),
-    }
-}
-
 /// exp(x) without a libm call, written so that a loop over it vectorises with plain SSE2:
 /// Cody-Waite reduction `x = k ln2 + r`, |r| <= ln2/2, a degree-13 Taylor polynomial for e^r
 /// (truncation below 1e-17 relative), and 2^k built from exponent bits in two halves so that
@@ -785,29 +633,6 @@ pub fn fast_exp(x: f64) -> f64 {
     let k2 = k - k1;
     let pow2 = |m: f64| f64::from_bits((m + (1023.0 + SHIFT)).to_bits() << 52);
     p * pow2(k1) * pow2(k2)
-}
-
-/// Unchecked column access for the verified program: `ptr` is the start of a buffer holding at
-/// least `n_slots * n` values (checked once per run) and every slot is below `n_slots`, with no
-/// destination equal to a source of the same op ([`Program::new`]).
-#[derive(Clone, Copy)]
-struct Cols {
-    ptr: *mut f64,
-    n: usize,
-}
-
-impl Cols {
-    /// SAFETY: `s < n_slots` (verified by `Program::new`), so the column lies in the buffer.
-    #[inline(always)]
-    unsafe fn src<'a>(self, s: Slot) -> &'a [f64] {
-        unsafe { std::slice::from_raw_parts(self.ptr.add(s as usize * self.n), self.n) }
-    }
-    /// SAFETY: as `src`, and no other reference to column `d` is alive while the result is (the
-    /// op's sources are other columns).
-    #[inline(always)]
-    unsafe fn dst<'a>(self, d: Slot) -> &'a mut [f64] {
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(d as usize * self.n), self.n) }
-    }
 }
 
 #[cfg(test)]
