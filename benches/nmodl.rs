@@ -18,7 +18,7 @@
 //! | 100  | 672 | 537 | 407 |
 //! | 1000 | 806 | 473 | 360 |
 //!
-//! Instances are padded as the solver pads them (none for 1-2 compartments, 4 or 8 lanes up to 8,
+//! Instances are padded as the solver pads them (none for 1 compartment, 4 or 8 lanes up to 8,
 //! else a multiple of 16) so the bytecode runs in fixed-width chunks; times are per real compartment.
 use bmtool::cell::nmodl::bytecode::padded_len;
 use bmtool::cell::nmodl::{
