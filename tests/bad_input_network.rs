@@ -267,3 +267,27 @@ fn picture_with_an_unknown_extension() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("m.jpg"));
     assert!(!c.root.join("m.jpg").exists());
 }
+
+/// A dataset whose header claims far more values than the file could hold (a damaged dataspace:
+/// fixtures/h5/damaged_shape.h5 was written by h5py in its default layout, without header
+/// checksums, as a chunked gzip dataset `/d` of 4321 zeros; its length was then overwritten by
+/// 2^50) is an error naming the file and the dataset, before a read tries to reserve the values.
+#[test]
+fn dataset_claiming_more_than_the_file_holds() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/h5/damaged_shape.h5");
+    let file = bmtool::sonata::h5::H5File::open(&path).unwrap();
+    for result in [
+        file.read_u64("/d").map(|_| ()),
+        file.read_f64("/d").map(|_| ()),
+        file.read_column("/d").map(|_| ()),
+    ] {
+        let message = result
+            .expect_err("a damaged shape must be refused")
+            .to_string();
+        assert!(
+            message.contains("damaged_shape.h5") && message.contains("/d"),
+            "{message}"
+        );
+        assert!(message.contains("damaged header"), "{message}");
+    }
+}

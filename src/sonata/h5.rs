@@ -149,6 +149,30 @@ impl H5File {
             .map_err(|e| self.err(path, explain(&e, "dataset not found")))
     }
 
+    /// The dataset at `path`, once its recorded shape is one the file can hold: deflate packs at
+    /// most about 1 032 values into a byte, so a dataset claiming more values than
+    /// `MAX_VALUES_PER_BYTE` times the file's size (plus 1 Mi) has a damaged header. Refused here,
+    /// before a read would try to allocate it.
+    fn readable(&self, path: &str) -> Result<h5::Dataset, H5Error> {
+        const MAX_VALUES_PER_BYTE: u64 = 1100;
+        let ds = self.dataset(path)?;
+        let shape = ds
+            .shape()
+            .map_err(|e| self.err(path, explain(&e, "cannot read shape")))?;
+        let file_len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let limit = file_len.saturating_mul(MAX_VALUES_PER_BYTE) + (1 << 20);
+        let values = shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+        match values {
+            Some(n) if n <= limit => Ok(ds),
+            _ => Err(self.err(
+                path,
+                format!(
+                    "shape {shape:?} claims more values than a file of {file_len} bytes can                      hold (damaged header)"
+                ),
+            )),
+        }
+    }
+
     /// True when a group exists at `path`.
     pub fn has_group(&self, path: &str) -> bool {
         self.file.group(path).is_ok()
@@ -188,7 +212,7 @@ impl H5File {
 
     /// Read an integer dataset as `u64`; negative values are an error.
     pub fn read_u64(&self, path: &str) -> Result<Vec<u64>, H5Error> {
-        let ds = self.dataset(path)?;
+        let ds = self.readable(path)?;
         match self.kind(&ds, path)? {
             Kind::Unsigned => ds.read_u64(),
             Kind::Signed => {
@@ -216,7 +240,7 @@ impl H5File {
 
     /// Read a numeric dataset as `f64`.
     pub fn read_f64(&self, path: &str) -> Result<Vec<f64>, H5Error> {
-        let ds = self.dataset(path)?;
+        let ds = self.readable(path)?;
         match self.kind(&ds, path)? {
             Kind::Float | Kind::Signed | Kind::Unsigned => ds
                 .read_f64()
@@ -228,14 +252,14 @@ impl H5File {
     /// Read rows `start..start+count` along the first dimension of a numeric dataset as `f64`,
     /// flattened row-major.
     pub fn read_f64_rows(&self, path: &str, start: u64, count: u64) -> Result<Vec<f64>, H5Error> {
-        self.dataset(path)?
+        self.readable(path)?
             .read_f64_rows(start, count)
             .map_err(|e| self.err(path, explain(&e, "cannot read rows")))
     }
 
     /// Read any dataset as a [`Column`], keeping its type family.
     pub fn read_column(&self, path: &str) -> Result<Column, H5Error> {
-        let ds = self.dataset(path)?;
+        let ds = self.readable(path)?;
         let read = match self.kind(&ds, path)? {
             Kind::Float => ds.read_f64().map(Column::Float),
             Kind::Signed => ds.read_i64().map(Column::Int),
