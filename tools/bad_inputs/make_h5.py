@@ -139,29 +139,24 @@ def main():
     at = case("net-h5-missing-node-type-id")
     nodes(at("net_nodes.h5"), spoil=delete("nodes/net/node_type_id"))
     edges(at("net_net_edges.h5"))
-    at = case("net-h5-mismatched-node-datasets")
-    nodes(at("net_nodes.h5"), spoil=replace("nodes/net/node_type_id",
-                                           np.array([100, 101], dtype=np.uint64)))
-    edges(at("net_net_edges.h5"))
+    # Node files with one dataset replaced by a spoilt version (edges valid).
+    for name, dataset, spoilt in [
+        ("net-h5-mismatched-node-datasets", "nodes/net/node_type_id",
+         np.array([100, 101], dtype=np.uint64)),
+        ("net-h5-group-index-out-of-range", "nodes/net/node_group_index",
+         np.array([0, 1, 7], dtype=np.uint64)),
+        ("net-h5-positions-wrong-shape", "nodes/net/0/positions",
+         np.zeros((3, 4), dtype=np.float64)),
+        ("net-h5-type-id-strings", "nodes/net/node_type_id", np.array([b"a", b"b", b"c"])),
+        ("net-h5-group-id-unknown", "nodes/net/node_group_id",
+         np.array([0, 0, 3], dtype=np.uint32)),
+    ]:
+        at = case(name)
+        nodes(at("net_nodes.h5"), spoil=replace(dataset, spoilt))
+        edges(at("net_net_edges.h5"))
     at = case("net-h5-no-nodes-group")
     with sonata_file(at("net_nodes.h5")) as f:
         f.create_group("cells")
-    edges(at("net_net_edges.h5"))
-    at = case("net-h5-group-index-out-of-range")
-    nodes(at("net_nodes.h5"), spoil=replace("nodes/net/node_group_index",
-                                           np.array([0, 1, 7], dtype=np.uint64)))
-    edges(at("net_net_edges.h5"))
-    at = case("net-h5-positions-wrong-shape")
-    nodes(at("net_nodes.h5"), spoil=replace("nodes/net/0/positions",
-                                           np.zeros((3, 4), dtype=np.float64)))
-    edges(at("net_net_edges.h5"))
-    at = case("net-h5-type-id-strings")
-    nodes(at("net_nodes.h5"), spoil=replace("nodes/net/node_type_id",
-                                           np.array([b"a", b"b", b"c"])))
-    edges(at("net_net_edges.h5"))
-    at = case("net-h5-group-id-unknown")
-    nodes(at("net_nodes.h5"), spoil=replace("nodes/net/node_group_id",
-                                           np.array([0, 0, 3], dtype=np.uint32)))
     edges(at("net_net_edges.h5"))
 
     at = case("net-h5-edge-source-out-of-range")
