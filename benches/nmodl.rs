@@ -95,7 +95,13 @@ fn main() {
                 "libm (as NEURON)"
             }
         );
-        run(&cat, CompileOptions { fast_exp });
+        run(
+            &cat,
+            CompileOptions {
+                fast_exp,
+                ..CompileOptions::default()
+            },
+        );
     }
 }
 

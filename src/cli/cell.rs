@@ -44,6 +44,11 @@ pub struct CellArgs {
     #[arg(long, global = true)]
     pub libm_exp: bool,
 
+    /// Run the mechanisms in bmtool's bytecode interpreter instead of translating them to machine
+    /// code (x86-64 with AVX2). Results are bit-identical; only slower. For comparisons.
+    #[arg(long, global = true)]
+    pub no_jit: bool,
+
     #[command(subcommand)]
     pub command: CellCommand,
 }

@@ -120,10 +120,11 @@ fn no_mod_folder() -> AppError {
     AppError::Usage("no mod folder: pass --mod-folder DIR".into())
 }
 
-/// How the mechanisms are compiled (`--libm-exp`).
+/// How the mechanisms are compiled (`--libm-exp`, `--no-jit`).
 fn compile_options(args: &CellArgs) -> CompileOptions {
     CompileOptions {
         fast_exp: !args.libm_exp,
+        native: !args.no_jit,
     }
 }
 

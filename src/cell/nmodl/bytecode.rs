@@ -16,7 +16,10 @@
 //! contracts `a*b+c` into an FMA). [`fast_exp`] is the vectorisable exp; row mode evaluates it
 //! with libm's (within 2 ulp).
 
+use std::sync::Arc;
+
 use super::ir::Builtin;
+use super::jit::NativeProgram;
 
 /// Physical column index.
 pub type Slot = u32;
@@ -217,9 +220,13 @@ pub struct Program {
     ops: Vec<Op>,
     /// Columns the program may touch (every slot is below this).
     n_slots: usize,
+    /// Slots below this are observable after a run (the rest are temporaries).
+    n_live: usize,
     /// The same program with the commonest operators as their own variants (one dispatch per
     /// op instead of two), for row mode.
     row: Vec<RowOp>,
+    /// Machine code for groups of 4 instances ([`Program::compile_native`]), when available.
+    native: Option<Arc<NativeProgram>>,
 }
 
 /// Row-mode op: the frequent cases flattened, everything else as the generic [`Op`].
@@ -331,7 +338,9 @@ impl RowOp {
 
 impl Program {
     /// Checks that every slot is below `n_slots` and that no destination is also a source.
-    pub fn new(ops: Vec<Op>, n_slots: usize) -> Result<Self, String> {
+    /// Slots below `n_live` are the program's inputs and results; the others are temporaries
+    /// whose values nothing reads after a run.
+    pub fn new(ops: Vec<Op>, n_slots: usize, n_live: usize) -> Result<Self, String> {
         for (k, op) in ops.iter().enumerate() {
             let d = op.dst();
             if d as usize >= n_slots {
@@ -344,7 +353,37 @@ impl Program {
             }
         }
         let row = ops.iter().map(|&op| RowOp::from_op(op)).collect();
-        Ok(Self { ops, row, n_slots })
+        Ok(Self {
+            ops,
+            row,
+            n_slots,
+            n_live: n_live.min(n_slots),
+            native: None,
+        })
+    }
+
+    /// Translates the program to machine code (see [`super::jit`]); later runs over 4 or more
+    /// instances use it. Without AVX2 (or off x86-64) the interpreter stays. Same results.
+    pub fn compile_native(&mut self) {
+        self.native = NativeProgram::compile(&self.ops, self.n_slots, self.n_live).map(Arc::new);
+    }
+
+    /// The machine code, if any (for disassembly when profiling).
+    pub fn machine_code(&self) -> Option<&[u8]> {
+        self.native.as_deref().map(NativeProgram::machine_code)
+    }
+
+    /// Whether runs use machine code.
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
+    }
+
+    /// [`run`](Self::run) in the interpreter even when machine code exists (for comparisons).
+    pub fn run_interpreted(&self, buf: &mut [f64], n: usize) {
+        if n == 0 || buf.len() < self.n_slots * n {
+            return;
+        }
+        self.run_bytecode(buf, n);
     }
 
     pub fn len(&self) -> usize {
@@ -366,6 +405,9 @@ impl Program {
             }
         }
         self.row = self.ops.iter().map(|&op| RowOp::from_op(op)).collect();
+        if self.native.is_some() {
+            self.compile_native();
+        }
     }
 
     /// Ops calling libm (exp, log, pow, trigonometric...), the expensive ones per element.
@@ -380,6 +422,16 @@ impl Program {
                 _ => false,
             })
             .count()
+    }
+
+    /// Columns the program may touch.
+    pub fn n_slots(&self) -> usize {
+        self.n_slots
+    }
+
+    /// Columns whose values are the program's inputs and results (the rest are temporaries).
+    pub fn n_live(&self) -> usize {
+        self.n_live
     }
 
     pub fn ops(&self) -> &[Op] {
@@ -403,6 +455,22 @@ impl Program {
             );
             return;
         }
+        if let Some(native) = &self.native {
+            let groups = n / 4;
+            if groups > 0 {
+                // SAFETY: `buf` covers `n_slots` columns of `n` (checked above), `4 * groups <= n`.
+                unsafe { native.run(buf, n, groups) };
+                for i in groups * 4..n {
+                    self.run_row(buf, n, i);
+                }
+                return;
+            }
+        }
+        self.run_bytecode(buf, n);
+    }
+
+    /// The interpreter: chunk mode where whole chunks fit, row mode for the rest.
+    fn run_bytecode(&self, buf: &mut [f64], n: usize) {
         let chunked = match n {
             SMALL_CHUNK | SMALL_CHUNK_2 => n,
             _ => n / CHUNK * CHUNK,
@@ -667,7 +735,7 @@ mod tests {
                 b: 1,
             },
         ];
-        let p = Program::new(ops, 6).unwrap();
+        let p = Program::new(ops, 6, 6).unwrap();
         let n = 3;
         let mut buf = vec![0.0; 6 * n];
         buf[0..3].copy_from_slice(&[1.0, 5.0, -1.0]);
@@ -710,9 +778,10 @@ mod tests {
                 a: 0,
                 b: 1
             }],
+            2,
             2
         )
         .is_err());
-        assert!(Program::new(vec![Op::Copy { d: 3, a: 0 }], 2).is_err());
+        assert!(Program::new(vec![Op::Copy { d: 3, a: 0 }], 2, 2).is_err());
     }
 }

@@ -775,7 +775,7 @@ pub fn allocate(
         }
     }
     let n_slots = (n_fixed + n_temp_slots) as usize;
-    let prog = Program::new(out, n_slots)?;
+    let prog = Program::new(out, n_slots, n_fixed as usize)?;
     Ok((prog, n_slots))
 }
 

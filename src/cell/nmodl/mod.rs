@@ -33,6 +33,7 @@ pub mod bytecode;
 pub mod catalogue;
 pub mod error;
 pub mod ir;
+pub mod jit;
 pub mod kernel;
 pub mod lexer;
 pub mod listing;
