@@ -11,10 +11,11 @@
 //! whole program over one fixed-width chunk of instances at a time, each op a fully unrolled
 //! pass whose operands stay in L1 cache; the solver pads its instances to [`padded_len`] so that
 //! everything runs this way; *row mode* for the instances no chunk covers: all ops for one
-//! instance at a time. On x86-64 CPUs with AVX2 the chunk loops are compiled a second time for
-//! 4-wide vectors and picked at run time (the same operations, so the same bits: Rust never
-//! contracts `a*b+c` into an FMA). [`fast_exp`] is the vectorisable exp; row mode evaluates it
-//! with libm's (within 2 ulp).
+//! instance at a time. On x86-64 CPUs with AVX2 and FMA the chunk loops are compiled a second
+//! time for 4-wide vectors and picked at run time (the same operations, so the same bits: Rust
+//! never contracts `a*b+c` into an FMA; only [`fast_exp`]'s explicit `mul_add`s fuse, on every
+//! path). [`fast_exp`] is the vectorisable exp; row mode evaluates it with libm's (within
+//! 2 ulp). [`super::jit`] translates programs to machine code that gives the same bits.
 
 use std::sync::Arc;
 
@@ -511,9 +512,10 @@ impl Program {
     /// Chunk mode over lanes `0..lanes` (`lanes` a multiple of the width it picks, at most `n`).
     fn run_chunked(&self, buf: &mut [f64], n: usize, lanes: usize) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: only requires AVX2, just detected; same operations as the generic path
-            // (no FMA contraction), so the same bits.
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: only requires AVX2 and FMA, just detected; same operations as the generic
+            // path (only explicit `mul_add`s fuse), so the same bits.
             unsafe {
                 match lanes {
                     SMALL_CHUNK => self.chunks_avx2::<SMALL_CHUNK>(buf, n, lanes),
@@ -531,7 +533,7 @@ impl Program {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn chunks_avx2<const W: usize>(&self, buf: &mut [f64], n: usize, lanes: usize) {
         self.chunks::<W>(buf, n, lanes);
     }
@@ -665,41 +667,58 @@ impl Program {
     }
 }
 
-/// exp(x) without a libm call, written so that a loop over it vectorises with plain SSE2:
-/// Cody-Waite reduction `x = k ln2 + r`, |r| <= ln2/2, a degree-13 Taylor polynomial for e^r
-/// (truncation below 1e-17 relative), and 2^k built from exponent bits in two halves so that
-/// results down to the subnormal range are right. Within 2 ulp of glibc's correctly-rounded
-/// `exp` (see the test); NaN in gives NaN, +inf gives inf, -inf gives 0.
+/// The Taylor coefficients 1/i! of [`fast_exp`]'s polynomial, i = 0..=13.
+pub const EXP_COEFFS: [f64; 14] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+];
+/// 1.5 * 2^52: adding it rounds a double to an integer.
+pub const EXP_SHIFT: f64 = 6755399441055744.0;
+/// ln 2 with 32 trailing zero bits (so `k * EXP_LN2_HI` is exact).
+pub const EXP_LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+/// ln 2 - [`EXP_LN2_HI`].
+pub const EXP_LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
+
+/// exp(x) without a libm call, in operations a vector unit has: Cody-Waite reduction
+/// `x = k ln2 + r`, |r| <= ln2/2, the degree-13 Taylor polynomial of e^r (truncation below
+/// 1e-17 relative) in Estrin's scheme (short dependency chains: the terms are independent
+/// until four fused multiply-adds join them), and 2^k built from exponent bits in two halves
+/// so that results down to the subnormal range are right. Within 2 ulp of glibc's
+/// correctly-rounded `exp` (see the test); NaN in gives NaN, +inf gives inf, -inf gives 0.
+/// [`super::jit`] emits exactly these operations, so both give the same bits.
 #[inline(always)]
 pub fn fast_exp(x: f64) -> f64 {
-    const SHIFT: f64 = 6755399441055744.0; // 1.5 * 2^52: adding it rounds to an integer
-    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000); // ln2 with 32 trailing zero bits
-    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76); // ln2 - LN2_HI
+    let c = EXP_COEFFS;
     let x = x.clamp(-745.2, 709.8);
-    let k = (x * std::f64::consts::LOG2_E + SHIFT) - SHIFT;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-    for c in [
-        1.0 / 479_001_600.0,
-        1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        p = p * r + c;
-    }
+    let k = x.mul_add(std::f64::consts::LOG2_E, EXP_SHIFT) - EXP_SHIFT;
+    let r = (-k).mul_add(EXP_LN2_HI, x);
+    let r = (-k).mul_add(EXP_LN2_LO, r);
+    let r2 = r * r;
+    let hi = c[13].mul_add(r, c[12]);
+    let hi = hi.mul_add(r2, c[11].mul_add(r, c[10])); // terms 10..13
+    let mid = c[9].mul_add(r, c[8]).mul_add(r2, c[7].mul_add(r, c[6])); // 6..9
+    let r4 = r2 * r2;
+    let hi = hi.mul_add(r4, mid); // 6..13, over r^6
+    let r6 = r4 * r2;
+    let lo = c[5].mul_add(r, c[4]).mul_add(r2, c[3].mul_add(r, c[2])); // 2..5
+    let lo = lo.mul_add(r2, c[1].mul_add(r, c[0])); // 0..5
+    let p = hi.mul_add(r6, lo);
     // 2^k = 2^k1 * 2^k2 with k1 = round(k/2): each half is a normal number for k in [-1075, 1025].
-    let k1 = (k * 0.5 + SHIFT) - SHIFT;
+    let k1 = (k * 0.5 + EXP_SHIFT) - EXP_SHIFT;
     let k2 = k - k1;
-    let pow2 = |m: f64| f64::from_bits((m + (1023.0 + SHIFT)).to_bits() << 52);
+    let pow2 = |m: f64| f64::from_bits((m + (1023.0 + EXP_SHIFT)).to_bits() << 52);
     p * pow2(k1) * pow2(k2)
 }
 

@@ -1,4 +1,4 @@
-//! Native code for bytecode programs: an x86-64 AVX2 translation of a [`Program`], four
+//! Native code for bytecode programs: an x86-64 AVX2/FMA translation of a [`Program`], four
 //! instances per loop iteration, values kept in vector registers across the whole program.
 //!
 //! Owns the machine-code encoder, the register allocator and the executable memory. The
@@ -6,7 +6,7 @@
 //! one or a few `ymm` instructions on values that stay in registers from the op that defines them
 //! to the last op that reads them, so a program costs about one instruction per op and four
 //! instances. Same operations in the same order as the interpreter's chunk mode (no FMA
-//! contraction, the same [`fast_exp`](super::bytecode::fast_exp) polynomial), so results are
+//! contraction but [`fast_exp`](super::bytecode::fast_exp)'s own fused multiply-adds), so results are
 //! bit-identical to it (`tests` compare every op kind and every real mechanism). Operations the
 //! vector unit lacks (libm's exp, log, pow, trigonometry, min/max with Rust's NaN rules) call back
 //! into Rust for four lanes at a time.
@@ -23,10 +23,12 @@
 //! (mapped writable, filled, then remapped read+execute; unmapped on drop). This is the crate's
 //! only runtime code generation; every `unsafe` block here states what it relies on.
 
-use super::bytecode::{Bin, Op, Slot, Un};
+use super::bytecode::{Bin, Op, Slot, Un, EXP_COEFFS, EXP_LN2_HI, EXP_LN2_LO, EXP_SHIFT};
 
-/// Registers the allocator hands out (`ymm0`..`ymm11`); `ymm12`..`ymm15` are scratch.
-const N_REGS: usize = 12;
+/// Registers the allocator hands out (`ymm0`..`ymm9`); `ymm10`..`ymm15` are scratch.
+const N_REGS: usize = 10;
+const S10: u8 = 10;
+const S11: u8 = 11;
 const S12: u8 = 12;
 const S13: u8 = 13;
 const S14: u8 = 14;
@@ -133,6 +135,11 @@ impl Asm {
         self.vex(2, false, true, d, 0, Rm::Reg(a), 0x19);
     }
 
+    /// `op d, a, rm` in the 0F38 map with W1: the packed-double fused multiply-adds.
+    fn fma(&mut self, opcode: u8, d: u8, a: u8, rm: Rm) {
+        self.vex(2, true, true, d, a, rm, opcode);
+    }
+
     /// Each 64-bit lane of `a` shifted left by `k` (vpsllq ymm, ymm, imm8).
     fn shift_left_q(&mut self, d: u8, a: u8, k: u8) {
         self.vex(1, false, true, 6, d, Rm::Reg(a), 0x73);
@@ -160,6 +167,12 @@ const OP_MAX: u8 = 0x5F;
 const OP_AND: u8 = 0x54;
 const OP_OR: u8 = 0x56;
 const OP_XOR: u8 = 0x57;
+/// `d = a * d + rm`.
+const FMADD213: u8 = 0xA8;
+/// `d = a * rm + d`.
+const FMADD231: u8 = 0xB8;
+/// `d = -(a * rm) + d`.
+const FNMADD231: u8 = 0xBC;
 
 /// Literals, each stored as 4 equal lanes, deduplicated by bit pattern.
 #[derive(Default)]
@@ -630,65 +643,61 @@ impl Gen {
         }
     }
 
-    /// [`super::bytecode::fast_exp`] on four lanes, operation for operation.
+    /// [`super::bytecode::fast_exp`] on four lanes, operation for operation (`rd` doubles as
+    /// scratch once `ra` is read).
     fn fast_exp(&mut self, rd: u8, ra: u8) {
-        const SHIFT: f64 = 6755399441055744.0;
+        let c = EXP_COEFFS.map(|x| self.pool.at(x));
         let lit = |g: &mut Self, x: f64| g.pool.at(x);
         let (lo, hi) = (lit(self, -745.2), lit(self, 709.8));
+        let (x, k, r2, acc, b, t) = (S10, S11, S12, S13, S14, S15);
         // clamp: max(lo, x) then min(hi, .): the second operand is returned when either is NaN,
         // so NaN passes through as in `f64::clamp`.
-        self.asm.load(S13, lo);
-        self.asm.v3(OP_MAX, S12, S13, Rm::Reg(ra));
-        self.asm.load(S13, hi);
-        self.asm.v3(OP_MIN, S12, S13, Rm::Reg(S12));
-        let (log2e, shift) = (lit(self, std::f64::consts::LOG2_E), lit(self, SHIFT));
-        // k = (x * log2e + SHIFT) - SHIFT
-        self.asm.v3(OP_MUL, S13, S12, log2e);
-        self.asm.v3(OP_ADD, S13, S13, shift);
-        self.asm.v3(OP_SUB, S13, S13, shift);
-        // r = (x - k * LN2_HI) - k * LN2_LO
-        let ln2_hi = lit(self, f64::from_bits(0x3FE6_2E42_FEE0_0000));
-        let ln2_lo = lit(self, f64::from_bits(0x3DEA_39EF_3579_3C76));
-        self.asm.v3(OP_MUL, S14, S13, ln2_hi);
-        self.asm.v3(OP_SUB, S14, S12, Rm::Reg(S14));
-        self.asm.v3(OP_MUL, S15, S13, ln2_lo);
-        self.asm.v3(OP_SUB, S14, S14, Rm::Reg(S15));
-        // p = 1/13!, then p = p * r + c for each coefficient
-        let first = lit(self, 1.0 / 6_227_020_800.0);
-        self.asm.load(S12, first);
-        for c in [
-            1.0 / 479_001_600.0,
-            1.0 / 39_916_800.0,
-            1.0 / 3_628_800.0,
-            1.0 / 362_880.0,
-            1.0 / 40_320.0,
-            1.0 / 5_040.0,
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
-            0.5,
-            1.0,
-            1.0,
-        ] {
-            let c = lit(self, c);
-            self.asm.v3(OP_MUL, S12, S12, Rm::Reg(S14));
-            self.asm.v3(OP_ADD, S12, S12, c);
-        }
-        // k1 = (k * 0.5 + SHIFT) - SHIFT; k2 = k - k1
+        self.asm.load(t, lo);
+        self.asm.v3(OP_MAX, x, t, Rm::Reg(ra));
+        self.asm.load(t, hi);
+        self.asm.v3(OP_MIN, x, t, Rm::Reg(x));
+        // k = fma(x, log2e, SHIFT) - SHIFT; r = fma(-k, LN2_HI, x); r = fma(-k, LN2_LO, r)
+        let (log2e, shift) = (lit(self, std::f64::consts::LOG2_E), lit(self, EXP_SHIFT));
+        self.asm.load(k, shift);
+        self.asm.fma(FMADD231, k, x, log2e);
+        self.asm.v3(OP_SUB, k, k, shift);
+        let (ln2_hi, ln2_lo) = (lit(self, EXP_LN2_HI), lit(self, EXP_LN2_LO));
+        self.asm.fma(FNMADD231, x, k, ln2_hi);
+        self.asm.fma(FNMADD231, x, k, ln2_lo);
+        self.asm.v3(OP_MUL, r2, x, Rm::Reg(x));
+        // `dst = c[i] * r + c[j]`
+        let pair = |g: &mut Self, dst: u8, i: usize, j: usize| {
+            g.asm.load(dst, c[i]);
+            g.asm.fma(FMADD213, dst, x, c[j]);
+        };
+        pair(self, acc, 13, 12);
+        pair(self, b, 11, 10);
+        self.asm.fma(FMADD213, acc, r2, Rm::Reg(b)); // terms 10..13
+        pair(self, b, 9, 8);
+        pair(self, t, 7, 6);
+        self.asm.fma(FMADD213, b, r2, Rm::Reg(t)); // 6..9
+        self.asm.v3(OP_MUL, rd, r2, Rm::Reg(r2)); // r^4
+        self.asm.fma(FMADD213, acc, rd, Rm::Reg(b)); // 6..13
+        self.asm.v3(OP_MUL, rd, rd, Rm::Reg(r2)); // r^6
+        pair(self, b, 5, 4);
+        pair(self, t, 3, 2);
+        self.asm.fma(FMADD213, b, r2, Rm::Reg(t)); // 2..5
+        pair(self, t, 1, 0);
+        self.asm.fma(FMADD213, b, r2, Rm::Reg(t)); // 0..5
+        self.asm.fma(FMADD213, acc, rd, Rm::Reg(b)); // p
+                                                     // k1 = (k * 0.5 + SHIFT) - SHIFT; k2 = k - k1; 2^m = bits((m + (1023 + SHIFT)) << 52)
         let half = lit(self, 0.5);
-        self.asm.v3(OP_MUL, S14, S13, half);
-        self.asm.v3(OP_ADD, S14, S14, shift);
-        self.asm.v3(OP_SUB, S14, S14, shift);
-        self.asm.v3(OP_SUB, S13, S13, Rm::Reg(S14));
-        // 2^m = bits((m + (1023 + SHIFT)) << 52)
-        let bias = lit(self, 1023.0 + SHIFT);
-        for r in [S14, S13] {
+        self.asm.v3(OP_MUL, b, k, half);
+        self.asm.v3(OP_ADD, b, b, shift);
+        self.asm.v3(OP_SUB, b, b, shift);
+        self.asm.v3(OP_SUB, k, k, Rm::Reg(b));
+        let bias = lit(self, 1023.0 + EXP_SHIFT);
+        for r in [b, k] {
             self.asm.v3(OP_ADD, r, r, bias);
             self.asm.shift_left_q(r, r, 52);
         }
-        self.asm.v3(OP_MUL, S12, S12, Rm::Reg(S14));
-        self.asm.v3(OP_MUL, rd, S12, Rm::Reg(S13));
+        self.asm.v3(OP_MUL, acc, acc, Rm::Reg(b));
+        self.asm.v3(OP_MUL, rd, acc, Rm::Reg(k));
     }
 
     /// Every register freed, values needed at or after `at` (and every column result) written
@@ -866,13 +875,13 @@ impl Drop for NativeProgram {
     }
 }
 
-/// Whether this CPU and OS can run generated code (x86-64 Linux-like with AVX2).
+/// Whether this CPU and OS can run generated code (x86-64 Linux-like with AVX2 and FMA).
 #[cfg(all(target_arch = "x86_64", unix))]
 pub fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
-/// Whether this CPU and OS can run generated code (x86-64 Linux-like with AVX2).
+/// Whether this CPU and OS can run generated code (x86-64 Linux-like with AVX2 and FMA).
 #[cfg(not(all(target_arch = "x86_64", unix)))]
 pub fn available() -> bool {
     false
