@@ -15,8 +15,10 @@
 //! `dt`, `celsius` or GLOBALs, which hold one value in every lane) run once per call, before
 //! the loop over groups, where the interpreter runs them once per chunk of lanes.
 //!
-//! Calling convention of the generated function: `(base, stride_bytes, groups, pool)`: column
-//! `s` of the first group starts at `base + s * stride_bytes`; `groups` groups of 4 lanes run;
+//! Two functions per program, one taking 8 lanes (two groups of 4, each op emitted for both
+//! side by side so that the CPU overlaps their dependency chains) per iteration and one taking
+//! 4 for an odd last group. Calling convention: `(base, stride_bytes, iterations, pool)`: column
+//! `s` of the first group starts at `base + s * stride_bytes`;
 //! `pool` holds the program's literals, each repeated 4 times. Only slots below the program's
 //! live count are read from or written to the columns; temporaries live in registers or in the
 //! function's stack frame. The generated code and its memory are owned by [`NativeProgram`]
@@ -47,8 +49,9 @@ const CMP_GT_OS: u8 = 0x0E;
 enum Rm {
     /// `ymm` register.
     Reg(u8),
-    /// `[rbx + rax]`: a column, `rax` = slot * stride loaded just before.
-    Col,
+    /// `[rbx + rax + 32 * group]`: a column of the group of 4 lanes `group` of this
+    /// iteration, `rax` = slot * stride loaded just before.
+    Col(u8),
     /// `[rsp + off]`: a temporary's spill slot.
     Spill(u32),
     /// `[r14 + off]`: a literal in the pool.
@@ -76,7 +79,7 @@ impl Asm {
         let b_ext = match rm {
             Rm::Reg(r) => r >> 3,
             Rm::Pool(_) => 1, // r14
-            Rm::Col | Rm::Spill(_) => 0,
+            Rm::Col(_) | Rm::Spill(_) => 0,
         };
         let r_ext = reg >> 3;
         let byte1 = ((r_ext ^ 1) << 7) | (1 << 6) | ((b_ext ^ 1) << 5) | map;
@@ -85,7 +88,9 @@ impl Asm {
         let reg3 = (reg & 7) << 3;
         match rm {
             Rm::Reg(r) => self.bytes(&[0xC0 | reg3 | (r & 7)]),
-            Rm::Col => self.bytes(&[reg3 | 0b100, 0x03]), // SIB: base rbx, index rax, scale 1
+            // SIB: base rbx, index rax, scale 1 (and an 8-bit displacement past group 0)
+            Rm::Col(0) => self.bytes(&[reg3 | 0b100, 0x03]),
+            Rm::Col(g) => self.bytes(&[0x40 | reg3 | 0b100, 0x03, 32 * g]),
             Rm::Spill(off) => {
                 self.bytes(&[0x80 | reg3 | 0b100, 0x24]); // SIB: base rsp, no index
                 self.imm32(off);
@@ -205,6 +210,8 @@ struct Value {
     slot: Slot,
     /// Lives in a column (slot below the live count); otherwise a temporary.
     column: bool,
+    /// Which group of 4 lanes of an iteration it belongs to.
+    group: u8,
     /// Emission positions reading it, ascending, and a cursor past those emitted.
     uses: Vec<u32>,
     cursor: usize,
@@ -263,12 +270,22 @@ impl Plan {
     /// `t`/`dt`/`celsius` or unwritten GLOBALs, which no program writes, and a uniform op's
     /// destination is a temporary. (A uniform op may also read a uniform value made by another
     /// kind of op, e.g. a Select of two GLOBALs; it then stays in place.)
-    fn new(ops: &[Op], n_slots: usize, n_live: usize, values: &mut Vec<Value>) -> Self {
-        let mut current: Vec<Option<usize>> = vec![None; n_slots];
-        let new_value = |values: &mut Vec<Value>, slot: Slot, in_memory: bool| {
+    ///
+    /// With `groups` = 2 every op but the hoisted ones is renamed once per group of 4 lanes, the
+    /// copies side by side: two independent instruction streams for the CPU to overlap.
+    fn new(
+        ops: &[Op],
+        n_slots: usize,
+        n_live: usize,
+        groups: usize,
+        values: &mut Vec<Value>,
+    ) -> Self {
+        let mut current: Vec<Vec<Option<usize>>> = vec![vec![None; n_slots]; groups];
+        let new_value = |values: &mut Vec<Value>, slot: Slot, in_memory: bool, group: usize| {
             values.push(Value {
                 slot,
                 column: (slot as usize) < n_live,
+                group: group as u8,
                 uses: Vec::new(),
                 cursor: 0,
                 reg: None,
@@ -277,29 +294,38 @@ impl Plan {
             });
             values.len() - 1
         };
-        let mut renamed = Vec::with_capacity(ops.len());
+        let mut renamed = Vec::with_capacity(ops.len() * groups);
         // Values a hoisted op may read: inputs and results of hoisted ops.
         let mut before_loop: Vec<bool> = Vec::new();
         for op in ops {
-            let srcs: Vec<usize> = sources(op)
-                .into_iter()
-                .map(|s| match current[s as usize] {
-                    Some(v) => v,
-                    None => {
-                        let v = new_value(values, s, true);
-                        current[s as usize] = Some(v);
-                        v
+            for g in 0..groups {
+                let srcs: Vec<usize> = sources(op)
+                    .into_iter()
+                    .map(|s| match current[g][s as usize] {
+                        Some(v) => v,
+                        None => {
+                            let v = new_value(values, s, true, g);
+                            current[g][s as usize] = Some(v);
+                            v
+                        }
+                    })
+                    .collect();
+                before_loop.resize(values.len(), true);
+                let hoist = is_uniform(op) && srcs.iter().all(|&s| before_loop[s]);
+                let d = dst(op);
+                let replaces = current[g][d as usize].filter(|&v| values[v].column);
+                let v = new_value(values, d, false, g);
+                before_loop.push(hoist);
+                renamed.push((*op, srcs, v, replaces, hoist));
+                if hoist {
+                    // One value for every group.
+                    for cur in current.iter_mut() {
+                        cur[d as usize] = Some(v);
                     }
-                })
-                .collect();
-            before_loop.resize(values.len(), true);
-            let hoist = is_uniform(op) && srcs.iter().all(|&s| before_loop[s]);
-            let d = dst(op);
-            let replaces = current[d as usize].filter(|&v| values[v].column);
-            let v = new_value(values, d, false);
-            before_loop.push(hoist);
-            current[d as usize] = Some(v);
-            renamed.push((*op, srcs, v, replaces, hoist));
+                    break;
+                }
+                current[g][d as usize] = Some(v);
+            }
         }
         let (pre, body): (Vec<_>, Vec<_>) = renamed.into_iter().partition(|r| r.4);
         let prelude = pre.len();
@@ -356,7 +382,7 @@ impl Gen {
     fn home(&mut self, v: usize) -> Rm {
         if self.values[v].column {
             self.asm.col_offset(self.values[v].slot);
-            return Rm::Col;
+            return Rm::Col(self.values[v].group);
         }
         let off = match self.values[v].spill {
             Some(off) => off,
@@ -540,7 +566,7 @@ impl Gen {
         };
         let mut rb = match b {
             Src::Value(v) if !b_in_memory => Rm::Reg(self.get(v, at, &mut locked)),
-            Src::Value(_) => Rm::Col,
+            Src::Value(_) => Rm::Col(0),
             Src::Lit(x) => self.pool.at(x),
         };
         if uniform {
@@ -725,7 +751,10 @@ impl Gen {
                     .bytes(&[0x48, 0x8D, 0x80 | modrm_reg | 0b100, 0x24]);
                 self.asm.imm32(off);
             }
-            Rm::Col | Rm::Reg(_) => self.asm.bytes(&[0x48, 0x8D, modrm_reg | 0b100, 0x03]),
+            Rm::Col(g) => self
+                .asm
+                .bytes(&[0x48, 0x8D, 0x40 | modrm_reg | 0b100, 0x03, 32 * g]),
+            Rm::Reg(_) => {}
         }
     }
 
@@ -847,6 +876,9 @@ pub struct NativeProgram {
     len: usize,
     /// Bytes of generated code at the start of the mapping.
     code_len: usize,
+    /// Offsets of the function over single groups and of the one over pairs of groups.
+    single: usize,
+    pair: usize,
     pool: Box<[[f64; 4]]>,
 }
 
@@ -889,46 +921,30 @@ pub fn available() -> bool {
 
 impl NativeProgram {
     /// Translates `ops` (verified by `Program::new`: every slot below `n_slots`, no destination
-    /// among its op's sources); slots below `n_live` are the columns read and written.
+    /// among its op's sources); slots below `n_live` are the columns read and written. Two
+    /// functions: one iterating over pairs of groups (8 lanes), one over single groups.
     pub fn compile(ops: &[Op], n_slots: usize, n_live: usize) -> Option<Self> {
         if !available() || ops.is_empty() || n_slots > u32::MAX as usize / 64 {
             return None;
         }
         let n_live = n_live.min(n_slots);
-        let mut values = Vec::new();
-        let plan = Plan::new(ops, n_slots, n_live, &mut values);
-        let mut g = Gen {
-            asm: Asm::default(),
-            pool: Pool::default(),
-            values,
-            reg_value: [None; N_REGS],
-            frame: 0,
-        };
-        let frame_at = g.prologue();
-        // Uniform ops once, on the first group; their results wait in spill slots.
-        for at in 0..plan.prelude {
-            g.op(at, &plan);
+        let (mut asm, mut pool) = (Asm::default(), Pool::default());
+        let mut entries = [0; 2];
+        for (entry, groups) in entries.iter_mut().zip([1, 2]) {
+            while asm.code.len() % 16 != 0 {
+                asm.bytes(&[0xCC]); // int3 between functions
+            }
+            *entry = asm.code.len();
+            (asm, pool) = emit_function(asm, pool, ops, n_slots, n_live, groups);
         }
-        g.flush(plan.prelude);
-        let top = g.asm.code.len();
-        for at in plan.prelude..plan.ops.len() {
-            g.op(at, &plan);
-        }
-        g.flush(plan.ops.len());
-        g.asm.bytes(&[0x48, 0x83, 0xC3, 0x20]); // add rbx, 32
-        g.asm.bytes(&[0x49, 0xFF, 0xCF]); // dec r15
-        g.asm.bytes(&[0x0F, 0x85, 0, 0, 0, 0]); // jnz top
-        let at = g.asm.code.len() - 4;
-        g.asm.patch_rel32(at, top);
-        g.epilogue();
-        let frame = g.frame.to_le_bytes();
-        g.asm.code[frame_at..frame_at + 4].copy_from_slice(&frame);
-        let pool = g.pool.values.iter().map(|&x| [x; 4]).collect();
-        let (code, len) = map_executable(&g.asm.code)?;
+        let pool = pool.values.iter().map(|&x| [x; 4]).collect();
+        let (code, len) = map_executable(&asm.code)?;
         Some(Self {
             code,
             len,
-            code_len: g.asm.code.len(),
+            code_len: asm.code.len(),
+            single: entries[0],
+            pair: entries[1],
             pool,
         })
     }
@@ -944,15 +960,66 @@ impl NativeProgram {
     /// # Safety
     /// `buf` must hold at least `n_live` columns of `n` values and `4 * groups <= n`.
     pub unsafe fn run(&self, buf: &mut [f64], n: usize, groups: usize) {
-        if groups == 0 {
-            return;
-        }
         type Entry = unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4]);
-        // SAFETY: `code` points at a function generated with this signature (see `compile`).
-        let f: Entry = unsafe { std::mem::transmute::<*mut u8, Entry>(self.code) };
-        // SAFETY: the caller guarantees the buffer covers every column lane the code touches.
-        unsafe { f(buf.as_mut_ptr(), n * 8, groups, self.pool.as_ptr()) }
+        // SAFETY: both offsets are the starts of functions generated with this signature.
+        let (pair, single): (Entry, Entry) = unsafe {
+            (
+                std::mem::transmute::<*mut u8, Entry>(self.code.add(self.pair)),
+                std::mem::transmute::<*mut u8, Entry>(self.code.add(self.single)),
+            )
+        };
+        let (pairs, base) = (groups / 2, buf.as_mut_ptr());
+        // SAFETY: the caller guarantees the buffer covers every column lane the code touches;
+        // the single group after the pairs starts at lane 8 * pairs < n.
+        unsafe {
+            if pairs > 0 {
+                pair(base, n * 8, pairs, self.pool.as_ptr());
+            }
+            if groups % 2 == 1 {
+                single(base.add(8 * pairs), n * 8, 1, self.pool.as_ptr());
+            }
+        }
     }
+}
+
+/// One generated function over `groups` groups of 4 lanes per iteration.
+fn emit_function(
+    asm: Asm,
+    pool: Pool,
+    ops: &[Op],
+    n_slots: usize,
+    n_live: usize,
+    groups: usize,
+) -> (Asm, Pool) {
+    let mut values = Vec::new();
+    let plan = Plan::new(ops, n_slots, n_live, groups, &mut values);
+    let mut g = Gen {
+        asm,
+        pool,
+        values,
+        reg_value: [None; N_REGS],
+        frame: 0,
+    };
+    let frame_at = g.prologue();
+    // Uniform ops once, on the first group; their results wait in spill slots.
+    for at in 0..plan.prelude {
+        g.op(at, &plan);
+    }
+    g.flush(plan.prelude);
+    let top = g.asm.code.len();
+    for at in plan.prelude..plan.ops.len() {
+        g.op(at, &plan);
+    }
+    g.flush(plan.ops.len());
+    g.asm.bytes(&[0x48, 0x83, 0xC3, 32 * groups as u8]); // add rbx, 32 * groups
+    g.asm.bytes(&[0x49, 0xFF, 0xCF]); // dec r15
+    g.asm.bytes(&[0x0F, 0x85, 0, 0, 0, 0]); // jnz top
+    let at = g.asm.code.len() - 4;
+    g.asm.patch_rel32(at, top);
+    g.epilogue();
+    let frame = g.frame.to_le_bytes();
+    g.asm.code[frame_at..frame_at + 4].copy_from_slice(&frame);
+    (g.asm, g.pool)
 }
 
 impl Gen {
