@@ -4,7 +4,9 @@
 //! [`sema`] (names resolved, a plain-data [`ir::Mechanism`]) -> [`solvers`] (cnexp, euler,
 //! KINETIC-to-DERIVATIVE rewrites) -> [`lower`] (inlining, if-conversion, CSE, column
 //! allocation) -> [`bytecode`] (a register bytecode whose ops run over all instances in
-//! struct-of-arrays columns) -> [`kernel`] (the API a solver calls). [`catalogue`] loads a folder
+//! struct-of-arrays columns) -> [`jit`] (the same programs as x86-64 AVX2 machine code, bit for
+//! bit, where the CPU has it; the bytecode interpreter elsewhere) -> [`kernel`] (the API a solver
+//! calls). [`catalogue`] loads a folder
 //! of mod files as one namespace, [`listing`] summarises it for `bmtool util cell mechanisms`,
 //! [`units`] holds NEURON 8.2's physical constants. Nothing here knows about the cable solver.
 //!
