@@ -18,14 +18,14 @@
 use std::sync::Arc;
 
 use super::{
-    GlobalSpec, IonUse, IonVariable, KernelContext, MechanismData, MechanismInfo, MechanismKernel,
-    MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
+    GlobalSpec, IonId, IonUse, IonVariable, KernelContext, KernelState, MechanismData,
+    MechanismInfo, MechanismKernel, MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
 };
 use crate::cell::nmodl::bytecode::padded_len;
 use crate::cell::nmodl::ir::{IonField, MechKind, Role, Storage};
 use crate::cell::nmodl::{
-    Catalogue, CompileOptions, CompiledMechanism, Env, IonColumns, MechanismInstances, NmodlError,
-    Ports,
+    Catalogue, CompileOptions, CompiledMechanism, Env, IonColumns, IonPort, MechanismInstances,
+    NmodlError, Ports,
 };
 
 /// A compiled NMODL mechanism registered in the solver.
@@ -39,26 +39,104 @@ pub struct CompiledKernel {
     parameters: Vec<usize>,
     /// The columns gathered and scattered around each in-place call.
     ports: Ports,
+    /// The ion ports filled from the nodes before every call.
+    reads: Vec<IonPort>,
+    /// The ion ports written back to the nodes after each state update.
+    writes: Vec<IonPort>,
+    /// (ion, column) of each ion current the mechanism writes, in ion order.
+    ion_currents: Vec<(usize, usize)>,
 }
 
-/// Per-instance work buffers, allocated once per simulation at `initialize`.
+/// Per-instance work buffers, allocated once per simulation at `initialize` and kept in
+/// `MechanismData::private` (borrowed in place by every call: no allocation, no move per step).
 #[derive(Clone)]
 struct Buffers {
     /// The compiled columns, for [`padded_len`] lanes: lane `i < n` is instance `i`, the extra
     /// lanes repeat instance 0 (so every value they compute is a real one) and are never read.
     inst: MechanismInstances,
-    /// Node of each lane.
-    lanes: Vec<usize>,
+    /// Where the lanes sit on the tree.
+    lanes: Lanes,
+    /// Node voltages per lane, gathered once per call (the compiled `v` column gets them plus
+    /// the shift of each evaluation).
     v: Vec<f64>,
-    /// Per ion: e, i, ci, co per instance.
+    /// INITIAL only: per ion, e, i, ci, co per lane.
     ions: Vec<[Vec<f64>; 4]>,
     /// Membrane current per instance at `v + 0.001`.
     shifted: Vec<f64>,
     /// Membrane current per instance at `v`.
     total: Vec<f64>,
-    /// Per ion: its current at `v + 0.001` (empty when the mechanism writes none).
+    /// Per written ion current (in `CompiledKernel::ion_currents` order): its value at
+    /// `v + 0.001`.
     ion_shifted: Vec<Vec<f64>>,
+    /// The t, dt and celsius last written into their columns (None: unknown, write them all).
+    env: Option<Env>,
     failed: bool,
+}
+
+/// Where the lanes of the compiled columns sit on the tree.
+#[derive(Clone)]
+struct Lanes {
+    /// Node of each lane (padding lanes: instance 0's node).
+    node: Vec<usize>,
+    /// Number of instances; the lanes past it are padding.
+    n: usize,
+}
+
+impl Lanes {
+    fn new(node: &[usize]) -> Self {
+        let n = node.len();
+        let lane = |i: usize| node.get(if i < n { i } else { 0 }).copied().unwrap_or(0);
+        Lanes {
+            node: (0..padded_len(n)).map(lane).collect(),
+            n,
+        }
+    }
+
+    /// The nodes of the instances.
+    fn instances(&self) -> &[usize] {
+        &self.node[..self.n]
+    }
+
+    /// `col[lane] = source[node of lane]` for every lane.
+    fn gather(&self, col: &mut [f64], source: &[f64]) {
+        for (x, &node) in col.iter_mut().zip(&self.node) {
+            *x = source[node];
+        }
+    }
+
+    /// `target[node of instance i] = col[i]` for every instance.
+    fn scatter(&self, target: &mut [f64], col: &[f64]) {
+        for (&x, &node) in col.iter().zip(self.instances()) {
+            target[node] = x;
+        }
+    }
+
+    /// For every instance, `sum[node] += i` and `diff[node] += (shifted - i) / 0.001`:
+    /// `add_ion_current` of a density ion current without its branches.
+    fn add(&self, sum: &mut [f64], diff: &mut [f64], current: &[f64], shifted: &[f64]) {
+        let diff = &mut diff[..sum.len()];
+        for ((&node, &i), &shifted) in self.instances().iter().zip(current).zip(shifted) {
+            sum[node] += i;
+            diff[node] += (shifted - i) / 0.001;
+        }
+    }
+
+    /// For every instance, `rhs[node] -= i + poison` and `d[node] += (shifted - i) / 0.001`:
+    /// `add_current` of an outward density current without its branches.
+    fn add_membrane(
+        &self,
+        rhs: &mut [f64],
+        d: &mut [f64],
+        current: &[f64],
+        shifted: &[f64],
+        poison: f64,
+    ) {
+        let d = &mut d[..rhs.len()];
+        for ((&node, &i), &shifted) in self.instances().iter().zip(current).zip(shifted) {
+            rhs[node] -= i + poison;
+            d[node] += (shifted - i) / 0.001;
+        }
+    }
 }
 
 impl CompiledKernel {
@@ -126,22 +204,37 @@ impl CompiledKernel {
             .map(|name| compiled.range_index(name).ok())
             .collect();
         let ports = compiled.ports();
+        let reads = ports.ions.iter().filter(|p| p.copy_in).copied().collect();
+        let writes = ports
+            .ions
+            .iter()
+            .filter(|p| p.copy_out && p.field != IonField::I)
+            .copied()
+            .collect();
+        let ion_currents = ports
+            .ion_currents
+            .iter()
+            .enumerate()
+            .filter_map(|(k, col)| col.map(|col| (k, col)))
+            .collect();
         CompiledKernel {
             compiled,
             info,
             range_columns,
             parameters,
             ports,
+            reads,
+            writes,
+            ion_currents,
         }
     }
 
     /// Fresh buffers for the instances in `data`, with PARAMETERs and GLOBALs copied in.
-    fn buffers(&self, data: &MechanismData) -> Buffers {
-        let n = padded_len(data.len());
-        let inst = self.compiled.instantiate(n);
-        let lanes = (0..n).map(|i| data.node[lane_source(data, i)]).collect();
+    fn fresh(&self, data: &MechanismData) -> Buffers {
+        let lanes = Lanes::new(&data.node);
+        let n = lanes.node.len();
         let mut b = Buffers {
-            inst,
+            inst: self.compiled.instantiate(n),
             lanes,
             v: vec![0.0; n],
             ions: (0..self.info.ions.len())
@@ -149,18 +242,8 @@ impl CompiledKernel {
                 .collect(),
             shifted: vec![0.0; data.len()],
             total: vec![0.0; data.len()],
-            ion_shifted: self
-                .ports
-                .ion_currents
-                .iter()
-                .map(|c| {
-                    if c.is_some() {
-                        vec![0.0; data.len()]
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect(),
+            ion_shifted: vec![vec![0.0; data.len()]; self.ion_currents.len()],
+            env: None,
             failed: false,
         };
         for (k, g) in self.info.globals.iter().enumerate() {
@@ -169,6 +252,7 @@ impl CompiledKernel {
                 .compiled
                 .set_global(&mut b.inst, &g.name, data.globals[k]);
         }
+        self.copy_parameters_in(data, &mut b);
         b
     }
 
@@ -192,56 +276,38 @@ impl CompiledKernel {
         }
     }
 
-    /// Run one compiled entry point with node values gathered into separate buffers (INITIAL,
-    /// once per run; steps use the in-place path).
-    fn call(
-        &self,
-        data: &mut MechanismData,
-        ctx: &mut KernelContext,
-        entry: impl Fn(
-            &CompiledMechanism,
-            &mut MechanismInstances,
-            &[f64],
-            &mut [IonColumns<'_>],
-            &Env,
-        ) -> Result<(), NmodlError>,
-    ) -> Box<Buffers> {
-        // The same box goes back into `data.private` after the call: no allocation per step.
-        let mut b = self.take_buffers(data);
-        self.copy_parameters_in(data, &mut b);
-        for (i, node) in b.lanes.iter().enumerate() {
-            b.v[i] = ctx.v_mv[*node];
-        }
-        for (k, ion) in data.ions.iter().enumerate() {
+    /// INITIAL, with node values gathered into separate buffers (once per run; steps use the
+    /// in-place path).
+    fn initial(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        let Buffers {
+            inst,
+            lanes,
+            v,
+            ions: columns,
+            ..
+        } = b;
+        lanes.gather(v, ctx.v_mv);
+        for (ion, [e, cur, ci, co]) in ions.iter().zip(columns.iter_mut()) {
             let s = &ctx.ions.species[ion.0];
-            let [e, cur, ci, co] = &mut b.ions[k];
-            for (i, node) in b.lanes.iter().enumerate() {
-                e[i] = s.erev[*node];
-                cur[i] = s.current[*node];
-                ci[i] = s.conc_in[*node];
-                co[i] = s.conc_out[*node];
-            }
+            lanes.gather(e, &s.erev);
+            lanes.gather(cur, &s.current);
+            lanes.gather(ci, &s.conc_in);
+            lanes.gather(co, &s.conc_out);
         }
-        let env = Env {
-            celsius: ctx.celsius_degc,
-            dt: ctx.dt_ms,
-            t: ctx.t_ms,
-        };
-        let result = {
-            let Buffers { inst, v, ions, .. } = &mut *b;
-            with_ion_columns(ions, |cols| entry(&self.compiled, inst, v, cols, &env))
-        };
+        let env = env_of(ctx);
+        let result = with_ion_columns(columns, |cols| self.compiled.initial(inst, v, cols, &env));
         if result.is_err() {
             b.failed = true;
         }
-        self.scatter_written(data, ctx, &b);
-        b
+        // INITIAL filled the t, dt and celsius columns its own way.
+        b.env = None;
+        self.scatter_written(b, ions, ctx);
     }
 
-    /// Write back the concentrations and reversal potentials the mechanism WRITEs.
-    fn scatter_written(&self, data: &MechanismData, ctx: &mut KernelContext, b: &Buffers) {
+    /// Write back the concentrations and reversal potentials the mechanism WRITEs (INITIAL).
+    fn scatter_written(&self, b: &Buffers, ions: &[IonId], ctx: &mut KernelContext) {
         for (k, usage) in self.info.ions.iter().enumerate() {
-            let s = &mut ctx.ions.species[data.ions[k].0];
+            let s = &mut ctx.ions.species[ions[k].0];
             for written in &usage.write {
                 let (target, source) = match written {
                     IonVariable::Reversal => (&mut s.erev, &b.ions[k][0]),
@@ -249,33 +315,25 @@ impl CompiledKernel {
                     IonVariable::ConcOutside => (&mut s.conc_out, &b.ions[k][3]),
                     IonVariable::Current => continue,
                 };
-                for (i, node) in data.node.iter().enumerate() {
-                    target[*node] = source[i];
-                }
+                b.lanes.scatter(target, source);
             }
         }
     }
 
-    fn keep(data: &mut MechanismData, b: Box<Buffers>) {
-        data.private.0 = Some(b);
-    }
-
-    /// This run's buffers (the same box goes back into `data.private` after the call: no
-    /// allocation per step), or fresh ones from the model's values.
-    fn take_buffers(&self, data: &mut MechanismData) -> Box<Buffers> {
-        match data
-            .private
-            .0
-            .take()
-            .and_then(|p| p.into_any().downcast::<Buffers>().ok())
-        {
-            Some(b) if b.lanes.len() == padded_len(data.len()) => b,
-            _ => {
-                let mut b = Box::new(self.buffers(data));
-                self.copy_parameters_in(data, &mut b);
-                b
-            }
+    /// Run `f` on this run's buffers, borrowed in place (made from the model's values first if
+    /// there are none), with the species of each USEION.
+    fn with_buffers<R>(
+        &self,
+        data: &mut MechanismData,
+        f: impl FnOnce(&mut Buffers, &[IonId]) -> R,
+    ) -> Option<R> {
+        let lanes = padded_len(data.len());
+        if let Some(b) = live_mut(&mut data.private, lanes) {
+            return Some(f(b, &data.ions));
         }
+        let b = self.fresh(data);
+        data.private.0 = Some(Box::new(b));
+        live_mut(&mut data.private, lanes).map(|b| f(b, &data.ions))
     }
 
     fn live<'d>(&self, data: &'d MechanismData) -> Option<&'d Buffers> {
@@ -285,43 +343,60 @@ impl CompiledKernel {
             .as_ref()?
             .as_any()
             .downcast_ref::<Buffers>()?;
-        (b.lanes.len() == padded_len(data.len())).then_some(b)
+        (b.lanes.node.len() == padded_len(data.len())).then_some(b)
     }
 
-    /// This run's buffers with the environment, the ion values read and the node voltages plus
-    /// `shift_mv` gathered into the compiled columns: ready for an in-place call.
-    fn prepare(
-        &self,
-        data: &mut MechanismData,
-        ctx: &KernelContext,
-        shift_mv: f64,
-    ) -> (Box<Buffers>, Env) {
-        let mut b = self.take_buffers(data);
-        let env = Env {
-            celsius: ctx.celsius_degc,
-            dt: ctx.dt_ms,
-            t: ctx.t_ms,
-        };
-        self.compiled.set_env(&mut b.inst, &env);
-        self.gather_ions(data, ctx, &mut b);
-        self.gather_v(ctx, &mut b, shift_mv);
-        (b, env)
+    /// The environment, the ion values read and the node voltages plus `shift_mv` into the
+    /// compiled columns: ready for an in-place call.
+    fn prepare(&self, b: &mut Buffers, ions: &[IonId], ctx: &KernelContext, shift_mv: f64) {
+        self.set_env(b, env_of(ctx));
+        self.gather_ions(b, ions, ctx);
+        self.gather_v(b, ctx);
+        self.set_v(b, shift_mv);
     }
 
-    /// Node voltages plus `shift_mv`, straight into the compiled `v` column.
-    fn gather_v(&self, ctx: &KernelContext, b: &mut Buffers, shift_mv: f64) {
+    /// The t, dt and celsius columns the mechanism reads, each rewritten only when its value
+    /// changed (no program writes them).
+    fn set_env(&self, b: &mut Buffers, env: Env) {
+        let last = b.env.replace(env);
+        let [t, dt, celsius] = self.ports.env;
+        self.refresh(&mut b.inst, t, env.t, last.map(|e| e.t));
+        self.refresh(&mut b.inst, dt, env.dt, last.map(|e| e.dt));
+        self.refresh(&mut b.inst, celsius, env.celsius, last.map(|e| e.celsius));
+    }
+
+    /// Fill column `col` (if the mechanism has it) with `x` unless it holds `old` and `old` is
+    /// `x` to the bit.
+    #[inline]
+    fn refresh(&self, inst: &mut MechanismInstances, col: Option<usize>, x: f64, old: Option<f64>) {
+        match (col, old) {
+            (Some(_), Some(old)) if old.to_bits() == x.to_bits() => {}
+            (Some(col), _) => self.compiled.column_mut(inst, col).fill(x),
+            (None, _) => {}
+        }
+    }
+
+    /// Node voltages into `b.v`, lane by lane.
+    fn gather_v(&self, b: &mut Buffers, ctx: &KernelContext) {
+        if self.ports.v.is_some() {
+            b.lanes.gather(&mut b.v, ctx.v_mv);
+        }
+    }
+
+    /// `b.v` plus `shift_mv` into the compiled `v` column.
+    fn set_v(&self, b: &mut Buffers, shift_mv: f64) {
         if let Some(col) = self.ports.v {
-            let v = self.compiled.column_mut(&mut b.inst, col);
-            for (x, node) in v.iter_mut().zip(&b.lanes) {
-                *x = ctx.v_mv[*node] + shift_mv;
+            let col = self.compiled.column_mut(&mut b.inst, col);
+            for (x, v) in col.iter_mut().zip(&b.v) {
+                *x = v + shift_mv;
             }
         }
     }
 
     /// The ion values the mechanism reads, straight into their compiled columns.
-    fn gather_ions(&self, data: &MechanismData, ctx: &KernelContext, b: &mut Buffers) {
-        for port in self.ports.ions.iter().filter(|p| p.copy_in) {
-            let s = &ctx.ions.species[data.ions[port.ion].0];
+    fn gather_ions(&self, b: &mut Buffers, ions: &[IonId], ctx: &KernelContext) {
+        for port in &self.reads {
+            let s = &ctx.ions.species[ions[port.ion].0];
             let source = match port.field {
                 IonField::E => &s.erev,
                 IonField::I => &s.current,
@@ -329,38 +404,118 @@ impl CompiledKernel {
                 IonField::Co => &s.conc_out,
             };
             let col = self.compiled.column_mut(&mut b.inst, port.column);
-            for (x, node) in col.iter_mut().zip(&b.lanes) {
-                *x = source[*node];
-            }
+            b.lanes.gather(col, source);
         }
     }
 
     /// Ion values the mechanism writes, from the compiled columns back to the nodes.
-    fn scatter(&self, data: &MechanismData, ctx: &mut KernelContext, b: &Buffers) {
-        for port in self.ports.ions.iter().filter(|p| p.copy_out) {
-            let s = &mut ctx.ions.species[data.ions[port.ion].0];
+    fn scatter(&self, b: &Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        for port in &self.writes {
+            let s = &mut ctx.ions.species[ions[port.ion].0];
             let target = match port.field {
                 IonField::E => &mut s.erev,
                 IonField::I => continue,
                 IonField::Ci => &mut s.conc_in,
                 IonField::Co => &mut s.conc_out,
             };
-            let col = self.compiled.column(&b.inst, port.column);
-            for (x, node) in col.iter().zip(&data.node) {
-                target[*node] = *x;
-            }
+            b.lanes
+                .scatter(target, self.compiled.column(&b.inst, port.column));
         }
     }
 
     /// Outward membrane current per instance: the current terms summed in their order, as the
-    /// compiled mechanism sums them.
+    /// compiled mechanism sums them (from 0, so the first term is `0 + sign * x`).
     fn sum_currents(&self, inst: &MechanismInstances, out: &mut [f64]) {
-        out.fill(0.0);
-        for &(col, sign) in &self.ports.current_terms {
+        let Some(((first, sign), rest)) = self.ports.current_terms.split_first() else {
+            out.fill(0.0);
+            return;
+        };
+        for (o, x) in out.iter_mut().zip(self.compiled.column(inst, *first)) {
+            *o = 0.0 + sign * x;
+        }
+        for &(col, sign) in rest {
             for (o, x) in out.iter_mut().zip(self.compiled.column(inst, col)) {
                 *o += sign * x;
             }
         }
+    }
+
+    /// nocmodl's `nrn_cur` on this run's buffers (see [`MechanismKernel::current`]).
+    fn current_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        self.prepare(b, ions, ctx, 0.001);
+        self.compiled.current_in_place(&mut b.inst);
+        self.sum_currents(&b.inst, &mut b.shifted);
+        for (&(_, col), shifted) in self.ion_currents.iter().zip(&mut b.ion_shifted) {
+            let n = shifted.len();
+            shifted.copy_from_slice(&self.compiled.column(&b.inst, col)[..n]);
+        }
+        self.set_v(b, 0.0);
+        self.compiled.current_in_place(&mut b.inst);
+        self.sum_currents(&b.inst, &mut b.total);
+        self.add_membrane_current(b, ctx);
+        self.add_ion_currents(b, ions, ctx);
+    }
+
+    /// The total at `v` and its numerical conductance onto `rhs`/`d`.
+    fn add_membrane_current(&self, b: &Buffers, ctx: &mut KernelContext) {
+        let poison = if b.failed { f64::NAN } else { 0.0 };
+        if !ctx.convention.point && !ctx.convention.electrode {
+            b.lanes
+                .add_membrane(ctx.rhs, ctx.d, &b.total, &b.shifted, poison);
+            return;
+        }
+        for ((node, &current), &shifted) in b.lanes.node.iter().zip(&b.total).zip(&b.shifted) {
+            let g = (shifted - current) / 0.001;
+            ctx.add_current(*node, current + poison, g);
+        }
+    }
+
+    /// Each written ion current at `v` and its `di/dv` onto the species' accumulators.
+    fn add_ion_currents(&self, b: &Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        for (&(k, col), shifted) in self.ion_currents.iter().zip(&b.ion_shifted) {
+            let current = self.compiled.column(&b.inst, col);
+            if ctx.convention.point {
+                for ((node, &i), &shifted) in b.lanes.node.iter().zip(current).zip(shifted) {
+                    let didv = (shifted - i) / 0.001;
+                    ctx.add_ion_current(ions[k], *node, i, didv);
+                }
+                continue;
+            }
+            let species = &mut ctx.ions.species[ions[k].0];
+            b.lanes.add(
+                &mut species.current,
+                &mut species.dcurrent_dv,
+                current,
+                shifted,
+            );
+        }
+    }
+
+    /// nocmodl's `nrn_state` on this run's buffers (see [`MechanismKernel::advance`]).
+    fn advance_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        self.prepare(b, ions, ctx, 0.0);
+        if self
+            .compiled
+            .advance_in_place(&mut b.inst, &env_of(ctx))
+            .is_err()
+        {
+            b.failed = true;
+        }
+        self.scatter(b, ions, ctx);
+    }
+}
+
+/// The buffers in `private`, if they are this kernel's for `lanes` lanes.
+fn live_mut(private: &mut KernelState, lanes: usize) -> Option<&mut Buffers> {
+    let b = private.0.as_mut()?.as_any_mut().downcast_mut::<Buffers>()?;
+    (b.lanes.node.len() == lanes).then_some(b)
+}
+
+fn env_of(ctx: &KernelContext) -> Env {
+    Env {
+        celsius: ctx.celsius_degc,
+        dt: ctx.dt_ms,
+        t: ctx.t_ms,
     }
 }
 
@@ -412,78 +567,21 @@ impl MechanismKernel for CompiledKernel {
 
     fn initialize(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         // New buffers every initialize: a run starts from the model's values.
-        data.private.0 = None;
-        let b = self.call(data, ctx, CompiledMechanism::initial);
+        let mut b = Box::new(self.fresh(data));
+        self.initial(&mut b, &data.ions, ctx);
         self.copy_columns_out(data, &b, VariableRole::State);
         self.copy_columns_out(data, &b, VariableRole::Assigned);
-        Self::keep(data, b);
+        data.private.0 = Some(b);
     }
 
     /// nocmodl's `nrn_cur`: the BREAKPOINT currents at `v + 0.001` then at `v` (so ASSIGNED
     /// values are those at `v`), `g = (i(v + 0.001) - i(v)) / 0.001`, per ion likewise.
     fn current(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let (mut b, _) = self.prepare(data, ctx, 0.001);
-        self.compiled.current_in_place(&mut b.inst);
-        {
-            let Buffers {
-                inst,
-                shifted,
-                ion_shifted,
-                ..
-            } = &mut *b;
-            self.sum_currents(inst, shifted);
-            for (k, col) in self.ports.ion_currents.iter().enumerate() {
-                if let Some(col) = *col {
-                    let n = ion_shifted[k].len();
-                    ion_shifted[k].copy_from_slice(&self.compiled.column(inst, col)[..n]);
-                }
-            }
-        }
-        self.gather_v(ctx, &mut b, 0.0);
-        self.compiled.current_in_place(&mut b.inst);
-        {
-            let Buffers { inst, total, .. } = &mut *b;
-            self.sum_currents(inst, total);
-        }
-        let poison = if b.failed { f64::NAN } else { 0.0 };
-        let density = !ctx.convention.point && !ctx.convention.electrode;
-        for ((node, &current), &shifted) in data.node.iter().zip(&b.total).zip(&b.shifted) {
-            let g = (shifted - current) / 0.001;
-            if density {
-                // `add_current` for an outward density current, without its branches.
-                ctx.rhs[*node] -= current + poison;
-                ctx.d[*node] += g;
-            } else {
-                ctx.add_current(*node, current + poison, g);
-            }
-        }
-        for (k, col) in self.ports.ion_currents.iter().enumerate() {
-            let Some(col) = *col else { continue };
-            let (current, shifted) = (self.compiled.column(&b.inst, col), &b.ion_shifted[k]);
-            if ctx.convention.point {
-                for (i, node) in data.node.iter().enumerate() {
-                    let didv = (shifted[i] - current[i]) / 0.001;
-                    ctx.add_ion_current(data.ions[k], *node, current[i], didv);
-                }
-                continue;
-            }
-            // `add_ion_current` for a density mechanism (scale 1).
-            let species = &mut ctx.ions.species[data.ions[k].0];
-            for ((node, &i), &shifted) in data.node.iter().zip(current).zip(shifted) {
-                species.current[*node] += i;
-                species.dcurrent_dv[*node] += (shifted - i) / 0.001;
-            }
-        }
-        Self::keep(data, b);
+        self.with_buffers(data, |b, ions| self.current_on(b, ions, ctx));
     }
 
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
-        let (mut b, env) = self.prepare(data, ctx, 0.0);
-        if self.compiled.advance_in_place(&mut b.inst, &env).is_err() {
-            b.failed = true;
-        }
-        self.scatter(data, ctx, &b);
-        Self::keep(data, b);
+        self.with_buffers(data, |b, ions| self.advance_on(b, ions, ctx));
     }
 
     fn read(&self, data: &MechanismData, variable: usize, instance: usize) -> f64 {
@@ -495,13 +593,12 @@ impl MechanismKernel for CompiledKernel {
 
     fn write(&self, data: &mut MechanismData, variable: usize, instance: usize, value: f64) {
         data.columns[variable][instance] = value;
-        let col = self.range_columns[variable];
-        if let (Some(b), Some(col)) = (data.private.0.as_mut(), col) {
-            if let Some(b) = b.as_any_mut().downcast_mut::<Buffers>() {
-                if b.lanes.len() == padded_len(data.node.len()) {
-                    self.compiled.column_mut(&mut b.inst, col)[instance] = value;
-                }
-            }
+        let lanes = padded_len(data.len());
+        if let (Some(b), Some(col)) = (
+            live_mut(&mut data.private, lanes),
+            self.range_columns[variable],
+        ) {
+            self.compiled.column_mut(&mut b.inst, col)[instance] = value;
         }
     }
 }

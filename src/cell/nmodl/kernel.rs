@@ -142,6 +142,9 @@ pub struct IonPort {
 pub struct Ports {
     /// Column of `v`, if the mechanism reads it.
     pub v: Option<usize>,
+    /// Columns of `t`, `dt` and `celsius`, where the mechanism reads them (read-only: no
+    /// program writes them, so a caller may leave a column alone while its value is unchanged).
+    pub env: [Option<usize>; 3],
     /// Ion columns.
     pub ions: Vec<IonPort>,
     /// Per ion (in `ions()` order): the column of the current it writes, if any.
@@ -684,8 +687,10 @@ impl CompiledMechanism {
     /// The columns an in-place caller fills before a call and reads after it (indices for
     /// [`column`](Self::column) / [`column_mut`](Self::column_mut)).
     pub fn ports(&self) -> Ports {
+        let [sv, st, sdt, sc] = self.specials.map(|s| s.map(|s| s as usize));
         let mut ports = Ports {
-            v: self.specials[0].map(|s| s as usize),
+            v: sv,
+            env: [st, sdt, sc],
             ..Ports::default()
         };
         for (k, io) in self.ion_io.iter().enumerate() {
@@ -797,8 +802,18 @@ impl CompiledMechanism {
         }
     }
 
+    /// Every STATE finite, or an error naming the first that is not. One branch-free pass over
+    /// the columns; the search for the culprit runs only once something is wrong.
     fn check_states(&self, inst: &MechanismInstances, env: &Env) -> Result<(), NmodlError> {
         let n = inst.n;
+        let column = |s: Slot| inst.buf.get(s as usize * n..(s as usize + 1) * n);
+        if self
+            .states
+            .iter()
+            .all(|&(s, _, _)| column(s).is_none_or(all_finite))
+        {
+            return Ok(());
+        }
         for &(s, id, line) in &self.states {
             let col = &inst.buf[s as usize * n..(s as usize + 1) * n];
             if let Some(k) = col.iter().position(|x| !x.is_finite()) {
@@ -906,6 +921,22 @@ fn field_col_mut<'c>(cols: &'c mut IonColumns<'_>, f: IonField) -> &'c mut [f64]
         IonField::Ci => cols.ci,
         IonField::Co => cols.co,
     }
+}
+
+/// No NaN or infinity in `col`: `x * 0` is 0 for a finite `x` and NaN otherwise, summed over
+/// four independent lanes (so the pass vectorises) and compared once at the end.
+fn all_finite(col: &[f64]) -> bool {
+    let mut acc = [0.0f64; 4];
+    let mut chunks = col.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x * 0.0;
+        }
+    }
+    for (a, x) in acc.iter_mut().zip(chunks.remainder()) {
+        *a += x * 0.0;
+    }
+    acc.iter().all(|a| *a == 0.0)
 }
 
 fn check_len(file: &str, what: &str, got: usize, n: usize) -> Result<(), NmodlError> {
