@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use super::{
-    GlobalSpec, IonId, IonUse, IonVariable, KernelContext, KernelState, MechanismData,
+    GlobalSpec, IonId, IonUse, IonVariable, KernelContext, KernelState, LaneKey, MechanismData,
     MechanismInfo, MechanismKernel, MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
 };
 use crate::cell::nmodl::bytecode::padded_len;
@@ -56,8 +56,7 @@ struct Buffers {
     inst: MechanismInstances,
     /// Where the lanes sit on the tree.
     lanes: Lanes,
-    /// Node voltages per lane, gathered once per call (the compiled `v` column gets them plus
-    /// the shift of each evaluation).
+    /// INITIAL only: node voltages per lane.
     v: Vec<f64>,
     /// INITIAL only: per ion, e, i, ci, co per lane.
     ions: Vec<[Vec<f64>; 4]>,
@@ -70,6 +69,8 @@ struct Buffers {
     ion_shifted: Vec<Vec<f64>>,
     /// The t, dt and celsius last written into their columns (None: unknown, write them all).
     env: Option<Env>,
+    /// Which node list of `KernelContext::v_lanes` is this mechanism's.
+    lane_key: LaneKey,
     failed: bool,
 }
 
@@ -80,45 +81,129 @@ struct Lanes {
     node: Vec<usize>,
     /// Number of instances; the lanes past it are padding.
     n: usize,
+    /// The lanes in groups of four from lane 0 (a single lane forms none): a group on four
+    /// consecutive nodes (most of a density mechanism's, whose instances run along each
+    /// section) moves as one slice, with no per-lane index.
+    quads: Vec<Quad>,
+}
+
+/// Four consecutive lanes.
+#[derive(Clone, Copy)]
+enum Quad {
+    /// On nodes `k..k + 4`.
+    Run(usize),
+    /// On these nodes.
+    Nodes([usize; 4]),
+}
+
+impl Quad {
+    fn new(nodes: [usize; 4]) -> Self {
+        let k = nodes[0];
+        if nodes == [k, k + 1, k + 2, k + 3] {
+            Quad::Run(k)
+        } else {
+            Quad::Nodes(nodes)
+        }
+    }
 }
 
 impl Lanes {
     fn new(node: &[usize]) -> Self {
         let n = node.len();
         let lane = |i: usize| node.get(if i < n { i } else { 0 }).copied().unwrap_or(0);
-        Lanes {
-            node: (0..padded_len(n)).map(lane).collect(),
-            n,
-        }
+        let node: Vec<usize> = (0..padded_len(n)).map(lane).collect();
+        let quads = node
+            .chunks_exact(4)
+            .map(|q| Quad::new([q[0], q[1], q[2], q[3]]))
+            .collect();
+        Lanes { node, n, quads }
     }
 
-    /// The nodes of the instances.
-    fn instances(&self) -> &[usize] {
-        &self.node[..self.n]
+    /// The groups made only of instances (none of padding).
+    fn instance_quads(&self) -> &[Quad] {
+        &self.quads[..self.n / 4]
     }
 
     /// `col[lane] = source[node of lane]` for every lane.
     fn gather(&self, col: &mut [f64], source: &[f64]) {
-        for (x, &node) in col.iter_mut().zip(&self.node) {
-            *x = source[node];
+        let (groups, rest) = col.as_chunks_mut::<4>();
+        for (dst, q) in groups.iter_mut().zip(&self.quads) {
+            match *q {
+                Quad::Run(k) => dst.copy_from_slice(&source[k..k + 4]),
+                Quad::Nodes(nodes) => {
+                    for (x, k) in dst.iter_mut().zip(nodes) {
+                        *x = source[k];
+                    }
+                }
+            }
+        }
+        let rest_nodes = &self.node[4 * self.quads.len()..];
+        for (x, &k) in rest.iter_mut().zip(rest_nodes) {
+            *x = source[k];
         }
     }
 
     /// `target[node of instance i] = col[i]` for every instance.
     fn scatter(&self, target: &mut [f64], col: &[f64]) {
-        for (&x, &node) in col.iter().zip(self.instances()) {
-            target[node] = x;
+        let (groups, _) = col.as_chunks::<4>();
+        for (src, q) in groups.iter().zip(self.instance_quads()) {
+            match *q {
+                Quad::Run(k) => target[k..k + 4].copy_from_slice(src),
+                Quad::Nodes(nodes) => {
+                    for (&x, k) in src.iter().zip(nodes) {
+                        target[k] = x;
+                    }
+                }
+            }
+        }
+        let done = 4 * self.instance_quads().len();
+        for i in done..self.n.min(col.len()) {
+            target[self.node[i]] = col[i];
+        }
+    }
+
+    /// For every instance `i` on node `k`, `each(&mut a[k], &mut b[k], x[i], y[i])`, in
+    /// instance order.
+    #[inline]
+    fn update(
+        &self,
+        a: &mut [f64],
+        b: &mut [f64],
+        x: &[f64],
+        y: &[f64],
+        each: impl Fn(&mut f64, &mut f64, f64, f64),
+    ) {
+        let b = &mut b[..a.len()];
+        let (x4, y4) = (x.as_chunks::<4>().0, y.as_chunks::<4>().0);
+        for ((x, y), q) in x4.iter().zip(y4).zip(self.instance_quads()) {
+            match *q {
+                Quad::Run(k) => {
+                    let (a, b) = (&mut a[k..k + 4], &mut b[k..k + 4]);
+                    for j in 0..4 {
+                        each(&mut a[j], &mut b[j], x[j], y[j]);
+                    }
+                }
+                Quad::Nodes(nodes) => {
+                    for (j, k) in nodes.into_iter().enumerate() {
+                        each(&mut a[k], &mut b[k], x[j], y[j]);
+                    }
+                }
+            }
+        }
+        let done = 4 * self.instance_quads().len();
+        for i in done..self.n.min(x.len()).min(y.len()) {
+            let k = self.node[i];
+            each(&mut a[k], &mut b[k], x[i], y[i]);
         }
     }
 
     /// For every instance, `sum[node] += i` and `diff[node] += (shifted - i) / 0.001`:
     /// `add_ion_current` of a density ion current without its branches.
     fn add(&self, sum: &mut [f64], diff: &mut [f64], current: &[f64], shifted: &[f64]) {
-        let diff = &mut diff[..sum.len()];
-        for ((&node, &i), &shifted) in self.instances().iter().zip(current).zip(shifted) {
-            sum[node] += i;
-            diff[node] += (shifted - i) / 0.001;
-        }
+        self.update(sum, diff, current, shifted, |s, d, i, shifted| {
+            *s += i;
+            *d += (shifted - i) / 0.001;
+        });
     }
 
     /// For every instance, `rhs[node] -= i + poison` and `d[node] += (shifted - i) / 0.001`:
@@ -131,11 +216,10 @@ impl Lanes {
         shifted: &[f64],
         poison: f64,
     ) {
-        let d = &mut d[..rhs.len()];
-        for ((&node, &i), &shifted) in self.instances().iter().zip(current).zip(shifted) {
-            rhs[node] -= i + poison;
-            d[node] += (shifted - i) / 0.001;
-        }
+        self.update(rhs, d, current, shifted, |r, d, i, shifted| {
+            *r -= i + poison;
+            *d += (shifted - i) / 0.001;
+        });
     }
 }
 
@@ -244,6 +328,7 @@ impl CompiledKernel {
             total: vec![0.0; data.len()],
             ion_shifted: vec![vec![0.0; data.len()]; self.ion_currents.len()],
             env: None,
+            lane_key: LaneKey::default(),
             failed: false,
         };
         for (k, g) in self.info.globals.iter().enumerate() {
@@ -348,11 +433,10 @@ impl CompiledKernel {
 
     /// The environment, the ion values read and the node voltages plus `shift_mv` into the
     /// compiled columns: ready for an in-place call.
-    fn prepare(&self, b: &mut Buffers, ions: &[IonId], ctx: &KernelContext, shift_mv: f64) {
+    fn prepare(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext, shift_mv: f64) {
         self.set_env(b, env_of(ctx));
         self.gather_ions(b, ions, ctx);
-        self.gather_v(b, ctx);
-        self.set_v(b, shift_mv);
+        self.set_v(b, ctx, shift_mv);
     }
 
     /// The t, dt and celsius columns the mechanism reads, each rewritten only when its value
@@ -376,20 +460,13 @@ impl CompiledKernel {
         }
     }
 
-    /// Node voltages into `b.v`, lane by lane.
-    fn gather_v(&self, b: &mut Buffers, ctx: &KernelContext) {
-        if self.ports.v.is_some() {
-            b.lanes.gather(&mut b.v, ctx.v_mv);
-        }
-    }
-
-    /// `b.v` plus `shift_mv` into the compiled `v` column.
-    fn set_v(&self, b: &mut Buffers, shift_mv: f64) {
+    /// Node voltages plus `shift_mv`, straight into the compiled `v` column.
+    fn set_v(&self, b: &mut Buffers, ctx: &mut KernelContext, shift_mv: f64) {
         if let Some(col) = self.ports.v {
-            let col = self.compiled.column_mut(&mut b.inst, col);
-            for (x, v) in col.iter_mut().zip(&b.v) {
-                *x = v + shift_mv;
-            }
+            let v = ctx.v_lanes.gather(&b.lanes.node, ctx.v_mv, &mut b.lane_key);
+            map_into(self.compiled.column_mut(&mut b.inst, col), v, |v| {
+                v + shift_mv
+            });
         }
     }
 
@@ -430,13 +507,9 @@ impl CompiledKernel {
             out.fill(0.0);
             return;
         };
-        for (o, x) in out.iter_mut().zip(self.compiled.column(inst, *first)) {
-            *o = 0.0 + sign * x;
-        }
+        map_into(out, self.compiled.column(inst, *first), |x| 0.0 + sign * x);
         for &(col, sign) in rest {
-            for (o, x) in out.iter_mut().zip(self.compiled.column(inst, col)) {
-                *o += sign * x;
-            }
+            accumulate(out, self.compiled.column(inst, col), |o, x| o + sign * x);
         }
     }
 
@@ -449,17 +522,29 @@ impl CompiledKernel {
             let n = shifted.len();
             shifted.copy_from_slice(&self.compiled.column(&b.inst, col)[..n]);
         }
-        self.set_v(b, 0.0);
+        self.set_v(b, ctx, 0.0);
         self.compiled.current_in_place(&mut b.inst);
-        self.sum_currents(&b.inst, &mut b.total);
         self.add_membrane_current(b, ctx);
         self.add_ion_currents(b, ions, ctx);
     }
 
     /// The total at `v` and its numerical conductance onto `rhs`/`d`.
-    fn add_membrane_current(&self, b: &Buffers, ctx: &mut KernelContext) {
+    fn add_membrane_current(&self, b: &mut Buffers, ctx: &mut KernelContext) {
         let poison = if b.failed { f64::NAN } else { 0.0 };
-        if !ctx.convention.point && !ctx.convention.electrode {
+        let density = !ctx.convention.point && !ctx.convention.electrode;
+        if let (true, [(col, sign)]) = (density, self.ports.current_terms.as_slice()) {
+            // One term: its sum `0 + sign * x` is formed on the way, with no pass of its own.
+            let x = self.compiled.column(&b.inst, *col);
+            b.lanes
+                .update(ctx.rhs, ctx.d, x, &b.shifted, |r, d, x, shifted| {
+                    let i = 0.0 + sign * x;
+                    *r -= i + poison;
+                    *d += (shifted - i) / 0.001;
+                });
+            return;
+        }
+        self.sum_currents(&b.inst, &mut b.total);
+        if density {
             b.lanes
                 .add_membrane(ctx.rhs, ctx.d, &b.total, &b.shifted, poison);
             return;
@@ -502,6 +587,22 @@ impl CompiledKernel {
             b.failed = true;
         }
         self.scatter(b, ions, ctx);
+    }
+}
+
+/// `out[i] = f(x[i])` (slices as arguments, so that the loop vectorises without overlap checks).
+#[inline]
+fn map_into(out: &mut [f64], x: &[f64], f: impl Fn(f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(x) {
+        *o = f(x);
+    }
+}
+
+/// `out[i] = f(out[i], x[i])`, likewise.
+#[inline]
+fn accumulate(out: &mut [f64], x: &[f64], f: impl Fn(f64, f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(x) {
+        *o = f(*o, x);
     }
 }
 

@@ -303,6 +303,8 @@ pub struct KernelContext<'a> {
     pub celsius_degc: f64,
     /// Membrane potential per node.
     pub v_mv: &'a [f64],
+    /// `v_mv` gathered per lane, shared by the kernels of one hook call (see [`VoltageLanes`]).
+    pub v_lanes: &'a mut VoltageLanes,
     /// Membrane area per node (100 for the zero-area end and root nodes).
     pub area_um2: &'a [f64],
     /// Segment diameter per node (NEURON's `diam`, for mechanisms that read it; 0 on zero-area
@@ -334,6 +336,55 @@ impl CurrentConvention {
             point: info.kind == MechanismKind::Point,
             electrode: info.electrode_current,
         }
+    }
+}
+
+/// Node voltages gathered into a kernel's own lane order, kept for the next kernel with the
+/// same lanes: the density mechanisms of a cell mostly sit on the same nodes, so one gather
+/// serves all of them. The values are valid for one hook call over all mechanism types (during
+/// which `v_mv` cannot change); the solver calls [`VoltageLanes::invalidate`] before each.
+#[derive(Debug, Clone, Default)]
+pub struct VoltageLanes {
+    /// The node of each lane of the values held.
+    nodes: Vec<usize>,
+    /// Number of the node list held (0: none), new for each different list.
+    list: u64,
+    /// `v_mv` at those nodes.
+    v_mv: Vec<f64>,
+    /// False until the next gather.
+    valid: bool,
+}
+
+/// A kernel's note of which [`VoltageLanes`] node list equals its own (0: none yet), so that
+/// the lists are compared once, not at every call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaneKey(u64);
+
+impl VoltageLanes {
+    /// Forget the values held (the voltages may change before the next use).
+    pub fn invalidate(&mut self) {
+        self.valid = false;
+    }
+
+    /// `v_mv[nodes[lane]]` for every lane, gathered once per hook call for the same `nodes`.
+    /// `key` is the caller's own (always passed with the same `nodes`). Allocates only when
+    /// `nodes` is longer than any list before.
+    pub fn gather(&mut self, nodes: &[usize], v_mv: &[f64], key: &mut LaneKey) -> &[f64] {
+        if self.list == 0 || key.0 != self.list {
+            if self.list == 0 || self.nodes != nodes {
+                self.list += 1;
+                self.nodes.clear();
+                self.nodes.extend_from_slice(nodes);
+                self.valid = false;
+            }
+            key.0 = self.list;
+        }
+        if !self.valid {
+            self.v_mv.clear();
+            self.v_mv.extend(self.nodes.iter().map(|&node| v_mv[node]));
+            self.valid = true;
+        }
+        &self.v_mv
     }
 }
 

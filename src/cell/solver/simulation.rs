@@ -1,7 +1,7 @@
 //! The stepper: per-node voltages, the matrix, mechanism slots and ions of one cell, advanced
 //! with NEURON's fixed staggered step. See the `solver` module doc for the step.
 
-use crate::cell::mechanism::{IonStore, KernelContext, MechanismRegistry};
+use crate::cell::mechanism::{IonStore, KernelContext, MechanismRegistry, VoltageLanes};
 use crate::cell::morphology::{CellModel, Discretization, PointProcessId, SectionId};
 
 use super::build::{assign_global, instantiate, MechanismSlot};
@@ -22,6 +22,8 @@ pub struct Simulation {
     d: Vec<f64>,
     slots: Vec<MechanismSlot>,
     ions: IonStore,
+    /// Lane-ordered voltages shared by the kernels of one hook call.
+    v_lanes: VoltageLanes,
     point_instances: Vec<(usize, usize)>,
     point_sections: Vec<SectionId>,
     t_ms: f64,
@@ -47,6 +49,7 @@ impl Simulation {
             d: vec![0.0; n],
             slots: instantiated.slots,
             ions: instantiated.ions,
+            v_lanes: VoltageLanes::default(),
             point_instances: instantiated.point_instances,
             point_sections: model.point_processes.iter().map(|p| p.section).collect(),
             t_ms: 0.0,
@@ -439,12 +442,14 @@ impl Simulation {
 
     /// Call one hook of every mechanism type, in registration order, with this step's context.
     fn run_kernels(&mut self, hook: Hook) {
+        self.v_lanes.invalidate();
         for slot in &mut self.slots {
             let mut ctx = KernelContext {
                 t_ms: self.t_ms,
                 dt_ms: self.dt_ms,
                 celsius_degc: self.celsius_degc,
                 v_mv: &self.v_mv,
+                v_lanes: &mut self.v_lanes,
                 area_um2: &self.disc.area_um2,
                 diam_um: &self.disc.diam_um,
                 ions: &mut self.ions,
