@@ -3,13 +3,26 @@
 //! and the solver's [`MechanismKernel`] interface (node-indexed voltages and ions, `rhs`/`d`).
 //!
 //! The compiled columns, kept in [`MechanismData::private`] (allocated once, at `initialize`,
-//! from the model's RANGE values), are the live values during a run. Each step gathers the node
-//! voltages and the ion values the mechanism reads straight into them ([`Ports`]), runs the
-//! compiled code in place, adds currents to `rhs`/`d` as nocmodl's `nrn_cur` does (at `v +
-//! 0.001`, then at `v`) and scatters written concentrations back to the nodes: nothing else is
-//! copied per step. Reads and writes of RANGE values go through [`MechanismKernel::read`] /
-//! [`MechanismKernel::write`], so recordings see live values and a value changed during a run
-//! (a play) takes effect at the next step, as in NEURON.
+//! from the model's RANGE values, and borrowed in place by every call), are the live values
+//! during a run. Each step gathers the node voltages and the ion values the mechanism reads
+//! straight into them ([`Ports`]), runs the compiled code in place, adds currents to `rhs`/`d`
+//! as nocmodl's `nrn_cur` does (at `v + 0.001`, then at `v`) and scatters written
+//! concentrations back to the nodes: nothing else is copied per step. Reads and writes of RANGE
+//! values go through [`MechanismKernel::read`] / [`MechanismKernel::write`], so recordings see
+//! live values and a value changed during a run (a play) takes effect at the next step, as in
+//! NEURON.
+//!
+//! Every value moved is moved unchanged and every sum is formed in the order nocmodl forms it,
+//! so the fast paths below change no bit of any result:
+//! - lanes move in groups of four: a group on four consecutive nodes (most of a density
+//!   mechanism's, as its instances run along each section) is one slice copy or one vector
+//!   update of `rhs`/`d`/ion accumulators, the others go node by node;
+//! - node voltages come from [`KernelContext::v_lanes`], gathered once per hook call for all
+//!   mechanisms on the same nodes;
+//! - the `t`, `dt` and `celsius` columns (which no program writes) are refilled only when their
+//!   value changed since the last call;
+//! - a mechanism with a single current term adds `0 + sign * x` to `rhs`/`d` on the way, with no
+//!   pass of its own for the sum.
 //!
 //! A runtime failure of the compiled code (a STATE that became NaN) cannot be returned through
 //! the solver's interface; the adapter then feeds NaN into the membrane current, which the

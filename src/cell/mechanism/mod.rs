@@ -58,6 +58,10 @@
 //!    (`ctx.ions.species[..].conc_in[node] = ...`). The ion `current` accumulators still hold the
 //!    totals of step 3. `rhs`/`d` must not be touched here.
 //!
+//! `ctx.v_mv` does not change during one hook call over all types, so a kernel that works in its
+//! own lane order may take the voltages from `ctx.v_lanes` ([`VoltageLanes`]): gathered once
+//! per hook call for every kernel on the same nodes.
+//!
 //! # Ions
 //! Species are declared by name in [`IonUse`] (`na`, `k`, `ca` or any custom name such as `cas`,
 //! `leak`, whose `VALENCE` must be given somewhere if its reversal potential needs Nernst); see
@@ -369,7 +373,18 @@ impl VoltageLanes {
     /// `v_mv[nodes[lane]]` for every lane, gathered once per hook call for the same `nodes`.
     /// `key` is the caller's own (always passed with the same `nodes`). Allocates only when
     /// `nodes` is longer than any list before.
+    #[inline]
     pub fn gather(&mut self, nodes: &[usize], v_mv: &[f64], key: &mut LaneKey) -> &[f64] {
+        if !(self.valid && self.list != 0 && key.0 == self.list) {
+            self.refill(nodes, v_mv, key);
+        }
+        &self.v_mv
+    }
+
+    /// The slow path of [`gather`](Self::gather): adopt `nodes` if they are not the list held,
+    /// then gather.
+    #[inline(never)]
+    fn refill(&mut self, nodes: &[usize], v_mv: &[f64], key: &mut LaneKey) {
         if self.list == 0 || key.0 != self.list {
             if self.list == 0 || self.nodes != nodes {
                 self.list += 1;
@@ -384,7 +399,6 @@ impl VoltageLanes {
             self.v_mv.extend(self.nodes.iter().map(|&node| v_mv[node]));
             self.valid = true;
         }
-        &self.v_mv
     }
 }
 
