@@ -58,6 +58,9 @@ pub struct CompiledKernel {
     writes: Vec<IonPort>,
     /// (ion, column) of each ion current the mechanism writes, in ion order.
     ion_currents: Vec<(usize, usize)>,
+    /// The only current term, when there is one: (column, sign, its position in `ion_currents`
+    /// if it is an ion current).
+    single_term: Option<(usize, f64, Option<usize>)>,
 }
 
 /// Per-instance work buffers, allocated once per simulation at `initialize` and kept in
@@ -308,12 +311,16 @@ impl CompiledKernel {
             .filter(|p| p.copy_out && p.field != IonField::I)
             .copied()
             .collect();
-        let ion_currents = ports
+        let ion_currents: Vec<(usize, usize)> = ports
             .ion_currents
             .iter()
             .enumerate()
             .filter_map(|(k, col)| col.map(|col| (k, col)))
             .collect();
+        let single_term = match ports.current_terms.as_slice() {
+            &[(col, sign)] => Some((col, sign, ion_currents.iter().position(|c| c.1 == col))),
+            _ => None,
+        };
         CompiledKernel {
             compiled,
             info,
@@ -323,6 +330,7 @@ impl CompiledKernel {
             reads,
             writes,
             ion_currents,
+            single_term,
         }
     }
 
@@ -528,34 +536,55 @@ impl CompiledKernel {
 
     /// nocmodl's `nrn_cur` on this run's buffers (see [`MechanismKernel::current`]).
     fn current_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        let single = self.single_term.filter(|_| density(ctx));
         self.prepare(b, ions, ctx, 0.001);
         self.compiled.current_in_place(&mut b.inst);
-        self.sum_currents(&b.inst, &mut b.shifted);
+        match single {
+            // The raw ion current kept below serves as the term.
+            Some((_, _, Some(_))) => {}
+            Some((col, _, None)) => copy_instances(&mut b.shifted, &b.inst, &self.compiled, col),
+            None => self.sum_currents(&b.inst, &mut b.shifted),
+        }
         for (&(_, col), shifted) in self.ion_currents.iter().zip(&mut b.ion_shifted) {
-            let n = shifted.len();
-            shifted.copy_from_slice(&self.compiled.column(&b.inst, col)[..n]);
+            copy_instances(shifted, &b.inst, &self.compiled, col);
         }
         self.set_v(b, ctx, 0.0);
         self.compiled.current_in_place(&mut b.inst);
-        self.add_membrane_current(b, ctx);
+        match single {
+            Some((col, sign, ion)) => self.add_single_term(b, ctx, col, sign, ion),
+            None => self.add_membrane_current(b, ctx),
+        }
         self.add_ion_currents(b, ions, ctx);
+    }
+
+    /// A density mechanism's only current term `x` at `v` and its conductance onto `rhs`/`d`,
+    /// with the sums `0 + sign * x` (at `v` and, from the raw copy, at `v + 0.001`) formed on
+    /// the way: no pass of their own.
+    fn add_single_term(
+        &self,
+        b: &Buffers,
+        ctx: &mut KernelContext,
+        col: usize,
+        sign: f64,
+        ion: Option<usize>,
+    ) {
+        let poison = if b.failed { f64::NAN } else { 0.0 };
+        let x = self.compiled.column(&b.inst, col);
+        let raw = match ion.and_then(|j| b.ion_shifted.get(j)) {
+            Some(ion_shifted) => ion_shifted,
+            None => &b.shifted,
+        };
+        b.lanes.update(ctx.rhs, ctx.d, x, raw, |r, d, x, raw| {
+            let (i, shifted) = (0.0 + sign * x, 0.0 + sign * raw);
+            *r -= i + poison;
+            *d += (shifted - i) / 0.001;
+        });
     }
 
     /// The total at `v` and its numerical conductance onto `rhs`/`d`.
     fn add_membrane_current(&self, b: &mut Buffers, ctx: &mut KernelContext) {
         let poison = if b.failed { f64::NAN } else { 0.0 };
-        let density = !ctx.convention.point && !ctx.convention.electrode;
-        if let (true, [(col, sign)]) = (density, self.ports.current_terms.as_slice()) {
-            // One term: its sum `0 + sign * x` is formed on the way, with no pass of its own.
-            let x = self.compiled.column(&b.inst, *col);
-            b.lanes
-                .update(ctx.rhs, ctx.d, x, &b.shifted, |r, d, x, shifted| {
-                    let i = 0.0 + sign * x;
-                    *r -= i + poison;
-                    *d += (shifted - i) / 0.001;
-                });
-            return;
-        }
+        let density = density(ctx);
         self.sum_currents(&b.inst, &mut b.total);
         if density {
             b.lanes
@@ -601,6 +630,17 @@ impl CompiledKernel {
         }
         self.scatter(b, ions, ctx);
     }
+}
+
+/// An outward density current: `rhs -= i`, `d += g`, unscaled.
+fn density(ctx: &KernelContext) -> bool {
+    !ctx.convention.point && !ctx.convention.electrode
+}
+
+/// The instances' values of column `col` into `out` (one per instance).
+fn copy_instances(out: &mut [f64], inst: &MechanismInstances, c: &CompiledMechanism, col: usize) {
+    let n = out.len();
+    out.copy_from_slice(&c.column(inst, col)[..n]);
 }
 
 /// `out[i] = f(x[i])` (slices as arguments, so that the loop vectorises without overlap checks).

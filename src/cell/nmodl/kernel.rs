@@ -142,8 +142,9 @@ pub struct IonPort {
 pub struct Ports {
     /// Column of `v`, if the mechanism reads it.
     pub v: Option<usize>,
-    /// Columns of `t`, `dt` and `celsius`, where the mechanism reads them (read-only: no
-    /// program writes them, so a caller may leave a column alone while its value is unchanged).
+    /// Columns of `t`, `dt` and `celsius` (read-only: no program writes them, so a caller may
+    /// leave a column alone while its value is unchanged). `t` is None when no block of the
+    /// mechanism mentions it (nor calls `at_time`), so that no program can read it.
     pub env: [Option<usize>; 3],
     /// Ion columns.
     pub ions: Vec<IonPort>,
@@ -688,6 +689,10 @@ impl CompiledMechanism {
     /// [`column`](Self::column) / [`column_mut`](Self::column_mut)).
     pub fn ports(&self) -> Ports {
         let [sv, st, sdt, sc] = self.specials.map(|s| s.map(|s| s as usize));
+        let st = st.filter(|_| {
+            let t = self.mech.var("t");
+            callables(&self.mech).any(|c| t.is_some_and(|t| reads_time(&c.body, t)))
+        });
         let mut ports = Ports {
             v: sv,
             env: [st, sdt, sc],
@@ -1253,6 +1258,52 @@ fn check_states_have_derivatives(mech: &Mechanism, d: &Callable, warnings: &mut 
             ));
         }
     }
+}
+
+/// Every block of `m`: the source of every program (SOLVE rewrites only add `dt`).
+fn callables(m: &Mechanism) -> impl Iterator<Item = &Callable> {
+    m.initial
+        .iter()
+        .chain(&m.breakpoint)
+        .chain(&m.derivatives)
+        .chain(&m.procedures)
+        .chain(&m.functions)
+        .chain(&m.kinetics)
+        .chain(&m.linears)
+        .chain(&m.net_receive)
+}
+
+/// Whether `body` mentions `t` (variable `t`) or calls `at_time`, which reads it.
+fn reads_time(body: &[Stmt], t: VarId) -> bool {
+    let e = |x: &Expr| expr_reads_time(x, t);
+    body.iter().any(|s| match s {
+        Stmt::Assign { value, .. } | Stmt::Derivative { value, .. } => e(value),
+        Stmt::If {
+            cond,
+            then,
+            otherwise,
+        } => e(cond) || reads_time(then, t) || reads_time(otherwise, t),
+        Stmt::Call { callee, args, .. } => callee_reads_time(callee) || args.iter().any(e),
+        Stmt::Reaction { kf, kb, .. } => e(kf) || kb.as_ref().is_some_and(e),
+        Stmt::Equation { residual, .. } => e(residual),
+        Stmt::Solve { .. } | Stmt::Unsupported { .. } => false,
+    })
+}
+
+fn expr_reads_time(x: &Expr, t: VarId) -> bool {
+    match x {
+        Expr::Var(v) => *v == t,
+        Expr::Const(_) | Expr::Local(_) => false,
+        Expr::Call { callee, args, .. } => {
+            callee_reads_time(callee) || args.iter().any(|a| expr_reads_time(a, t))
+        }
+        Expr::Unary(_, a) => expr_reads_time(a, t),
+        Expr::Binary(_, a, b) => expr_reads_time(a, t) || expr_reads_time(b, t),
+    }
+}
+
+fn callee_reads_time(c: &Callee) -> bool {
+    matches!(c, Callee::Builtin(Builtin::AtTime))
 }
 
 fn collect_derivs(body: &[Stmt], out: &mut Vec<VarId>) {
