@@ -213,6 +213,45 @@ impl Lanes {
         }
     }
 
+    /// [`update`](Self::update) on four node arrays at once.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn update4(
+        &self,
+        a: &mut [f64],
+        b: &mut [f64],
+        c: &mut [f64],
+        d: &mut [f64],
+        x: &[f64],
+        y: &[f64],
+        each: impl Fn([&mut f64; 4], f64, f64),
+    ) {
+        let n = a.len();
+        let (b, c, d) = (&mut b[..n], &mut c[..n], &mut d[..n]);
+        let (x4, y4) = (x.as_chunks::<4>().0, y.as_chunks::<4>().0);
+        for ((x, y), q) in x4.iter().zip(y4).zip(self.instance_quads()) {
+            match *q {
+                Quad::Run(k) => {
+                    let (a, b) = (&mut a[k..k + 4], &mut b[k..k + 4]);
+                    let (c, d) = (&mut c[k..k + 4], &mut d[k..k + 4]);
+                    for j in 0..4 {
+                        each([&mut a[j], &mut b[j], &mut c[j], &mut d[j]], x[j], y[j]);
+                    }
+                }
+                Quad::Nodes(nodes) => {
+                    for (j, k) in nodes.into_iter().enumerate() {
+                        each([&mut a[k], &mut b[k], &mut c[k], &mut d[k]], x[j], y[j]);
+                    }
+                }
+            }
+        }
+        let done = 4 * self.instance_quads().len();
+        for i in done..self.n.min(x.len()).min(y.len()) {
+            let k = self.node[i];
+            each([&mut a[k], &mut b[k], &mut c[k], &mut d[k]], x[i], y[i]);
+        }
+    }
+
     /// For every instance, `sum[node] += i` and `diff[node] += (shifted - i) / 0.001`:
     /// `add_ion_current` of a density ion current without its branches.
     fn add(&self, sum: &mut [f64], diff: &mut [f64], current: &[f64], shifted: &[f64]) {
@@ -551,34 +590,54 @@ impl CompiledKernel {
         self.set_v(b, ctx, 0.0);
         self.compiled.current_in_place(&mut b.inst);
         match single {
-            Some((col, sign, ion)) => self.add_single_term(b, ctx, col, sign, ion),
+            Some((col, sign, Some(j))) => self.add_single_ion_term(b, ions, ctx, (col, sign), j),
+            Some((col, sign, None)) => self.add_single_term(b, ctx, col, sign),
             None => self.add_membrane_current(b, ctx),
         }
-        self.add_ion_currents(b, ions, ctx);
+        let fused = single.and_then(|s| s.2);
+        self.add_ion_currents(b, ions, ctx, fused);
+    }
+
+    /// [`add_single_term`](Self::add_single_term) for a term that is ion current `j`, with the
+    /// ion's accumulators (`add_ion_current`) updated in the same pass.
+    fn add_single_ion_term(
+        &self,
+        b: &Buffers,
+        ions: &[IonId],
+        ctx: &mut KernelContext,
+        (col, sign): (usize, f64),
+        j: usize,
+    ) {
+        let poison = if b.failed { f64::NAN } else { 0.0 };
+        let (Some(&(k, _)), Some(raw)) = (self.ion_currents.get(j), b.ion_shifted.get(j)) else {
+            return;
+        };
+        let x = self.compiled.column(&b.inst, col);
+        let species = &mut ctx.ions.species[ions[k].0];
+        let (rhs, d) = (&mut *ctx.rhs, &mut *ctx.d);
+        let (c, dc) = (&mut species.current, &mut species.dcurrent_dv);
+        b.lanes
+            .update4(rhs, d, c, dc, x, raw, |[r, d, c, dc], x, raw| {
+                let (i, shifted) = (0.0 + sign * x, 0.0 + sign * raw);
+                *r -= i + poison;
+                *d += (shifted - i) / 0.001;
+                *c += x;
+                *dc += (raw - x) / 0.001;
+            });
     }
 
     /// A density mechanism's only current term `x` at `v` and its conductance onto `rhs`/`d`,
-    /// with the sums `0 + sign * x` (at `v` and, from the raw copy, at `v + 0.001`) formed on
-    /// the way: no pass of their own.
-    fn add_single_term(
-        &self,
-        b: &Buffers,
-        ctx: &mut KernelContext,
-        col: usize,
-        sign: f64,
-        ion: Option<usize>,
-    ) {
+    /// with the sums `0 + sign * x` (at `v` and, from the raw copy in `b.shifted`, at
+    /// `v + 0.001`) formed on the way: no pass of their own.
+    fn add_single_term(&self, b: &Buffers, ctx: &mut KernelContext, col: usize, sign: f64) {
         let poison = if b.failed { f64::NAN } else { 0.0 };
         let x = self.compiled.column(&b.inst, col);
-        let raw = match ion.and_then(|j| b.ion_shifted.get(j)) {
-            Some(ion_shifted) => ion_shifted,
-            None => &b.shifted,
-        };
-        b.lanes.update(ctx.rhs, ctx.d, x, raw, |r, d, x, raw| {
-            let (i, shifted) = (0.0 + sign * x, 0.0 + sign * raw);
-            *r -= i + poison;
-            *d += (shifted - i) / 0.001;
-        });
+        b.lanes
+            .update(ctx.rhs, ctx.d, x, &b.shifted, |r, d, x, raw| {
+                let (i, shifted) = (0.0 + sign * x, 0.0 + sign * raw);
+                *r -= i + poison;
+                *d += (shifted - i) / 0.001;
+            });
     }
 
     /// The total at `v` and its numerical conductance onto `rhs`/`d`.
@@ -597,9 +656,17 @@ impl CompiledKernel {
         }
     }
 
-    /// Each written ion current at `v` and its `di/dv` onto the species' accumulators.
-    fn add_ion_currents(&self, b: &Buffers, ions: &[IonId], ctx: &mut KernelContext) {
-        for (&(k, col), shifted) in self.ion_currents.iter().zip(&b.ion_shifted) {
+    /// Each written ion current at `v` (but number `done`, already added) and its `di/dv` onto
+    /// the species' accumulators.
+    fn add_ion_currents(
+        &self,
+        b: &Buffers,
+        ions: &[IonId],
+        ctx: &mut KernelContext,
+        done: Option<usize>,
+    ) {
+        let currents = self.ion_currents.iter().zip(&b.ion_shifted).enumerate();
+        for (_, (&(k, col), shifted)) in currents.filter(|(j, _)| Some(*j) != done) {
             let current = self.compiled.column(&b.inst, col);
             if ctx.convention.point {
                 for ((node, &i), &shifted) in b.lanes.node.iter().zip(current).zip(shifted) {

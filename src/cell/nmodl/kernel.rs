@@ -169,6 +169,9 @@ pub struct CompiledMechanism {
     current_terms: Vec<(Slot, f64)>,
     /// STATEs with instance storage: (slot, var) (zeroed before INITIAL, NaN-checked after steps).
     states: Vec<(Slot, VarId, u32)>,
+    /// The slots of `states` as runs of consecutive slots `start..end` (one run when the STATEs
+    /// are declared together): the NaN check after each step scans one slice per run.
+    state_spans: Vec<(usize, usize)>,
     specials: [Option<Slot>; 4],
     max_implicit: usize,
     /// NET_RECEIVE program and its argument slots, or why it cannot run.
@@ -351,13 +354,14 @@ impl CompiledMechanism {
                 current_terms.push((s, -1.0));
             }
         }
-        let states = mech
+        let states: Vec<(Slot, VarId, u32)> = mech
             .vars
             .iter()
             .enumerate()
             .filter(|(_, v)| v.is_state)
             .filter_map(|(id, v)| home(id).map(|s| (s, id, v.line)))
             .collect();
+        let state_spans = slot_runs(states.iter().map(|&(s, _, _)| s as usize));
         let special = |name: &str| mech.var(name).and_then(home);
         let specials = [
             special("v"),
@@ -376,6 +380,7 @@ impl CompiledMechanism {
             ion_io,
             current_terms,
             states,
+            state_spans,
             specials,
             max_implicit,
             net_receive,
@@ -811,11 +816,11 @@ impl CompiledMechanism {
     /// the columns; the search for the culprit runs only once something is wrong.
     fn check_states(&self, inst: &MechanismInstances, env: &Env) -> Result<(), NmodlError> {
         let n = inst.n;
-        let column = |s: Slot| inst.buf.get(s as usize * n..(s as usize + 1) * n);
+        let span = |&(start, end): &(usize, usize)| inst.buf.get(start * n..end * n);
         if self
-            .states
+            .state_spans
             .iter()
-            .all(|&(s, _, _)| column(s).is_none_or(all_finite))
+            .all(|r| span(r).is_none_or(all_finite))
         {
             return Ok(());
         }
@@ -926,6 +931,18 @@ fn field_col_mut<'c>(cols: &'c mut IonColumns<'_>, f: IonField) -> &'c mut [f64]
         IonField::Ci => cols.ci,
         IonField::Co => cols.co,
     }
+}
+
+/// Consecutive values of `slots` merged into runs `start..end`, in order.
+fn slot_runs(slots: impl Iterator<Item = usize>) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for s in slots {
+        match runs.last_mut() {
+            Some(run) if run.1 == s => run.1 += 1,
+            _ => runs.push((s, s + 1)),
+        }
+    }
+    runs
 }
 
 /// No NaN or infinity in `col`: `x * 0` is 0 for a finite `x` and NaN otherwise, summed over
