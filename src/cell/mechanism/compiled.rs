@@ -52,8 +52,11 @@ pub struct CompiledKernel {
     parameters: Vec<usize>,
     /// The columns gathered and scattered around each in-place call.
     ports: Ports,
-    /// The ion ports filled from the nodes before every call.
+    /// The ion ports filled from the nodes before every current evaluation.
     reads: Vec<IonPort>,
+    /// Those filled before every state update: the ones its programs may read, and the
+    /// concentrations it writes back (scattered after it, so they must hold this step's values).
+    state_reads: Vec<IonPort>,
     /// The ion ports written back to the nodes after each state update.
     writes: Vec<IonPort>,
     /// (ion, column) of each ion current the mechanism writes, in ion order.
@@ -343,7 +346,12 @@ impl CompiledKernel {
             .map(|name| compiled.range_index(name).ok())
             .collect();
         let ports = compiled.ports();
-        let reads = ports.ions.iter().filter(|p| p.copy_in).copied().collect();
+        let reads: Vec<IonPort> = ports.ions.iter().filter(|p| p.copy_in).copied().collect();
+        let state_reads = reads
+            .iter()
+            .filter(|p| p.in_state_update || p.copy_out)
+            .copied()
+            .collect();
         let writes = ports
             .ions
             .iter()
@@ -367,6 +375,7 @@ impl CompiledKernel {
             parameters,
             ports,
             reads,
+            state_reads,
             writes,
             ion_currents,
             single_term,
@@ -492,10 +501,10 @@ impl CompiledKernel {
     }
 
     /// The environment, the ion values read and the node voltages plus `shift_mv` into the
-    /// compiled columns: ready for an in-place call.
+    /// compiled columns: ready for an in-place current evaluation.
     fn prepare(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext, shift_mv: f64) {
         self.set_env(b, env_of(ctx));
-        self.gather_ions(b, ions, ctx);
+        self.gather_ions(&self.reads, b, ions, ctx);
         self.set_v(b, ctx, shift_mv);
     }
 
@@ -531,8 +540,8 @@ impl CompiledKernel {
     }
 
     /// The ion values the mechanism reads, straight into their compiled columns.
-    fn gather_ions(&self, b: &mut Buffers, ions: &[IonId], ctx: &KernelContext) {
-        for port in &self.reads {
+    fn gather_ions(&self, ports: &[IonPort], b: &mut Buffers, ions: &[IonId], ctx: &KernelContext) {
+        for port in ports {
             let s = &ctx.ions.species[ions[port.ion].0];
             let source = match port.field {
                 IonField::E => &s.erev,
@@ -687,7 +696,9 @@ impl CompiledKernel {
 
     /// nocmodl's `nrn_state` on this run's buffers (see [`MechanismKernel::advance`]).
     fn advance_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
-        self.prepare(b, ions, ctx, 0.0);
+        self.set_env(b, env_of(ctx));
+        self.gather_ions(&self.state_reads, b, ions, ctx);
+        self.set_v(b, ctx, 0.0);
         if self
             .compiled
             .advance_in_place(&mut b.inst, &env_of(ctx))

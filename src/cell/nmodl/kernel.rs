@@ -135,6 +135,9 @@ pub struct IonPort {
     pub copy_in: bool,
     /// Written back to the node after INITIAL and each state update.
     pub copy_out: bool,
+    /// Some block of the state update (a SOLVEd block or anything it may call) mentions the
+    /// variable; when not, no state-update program reads the column.
+    pub in_state_update: bool,
 }
 
 /// The columns of an in-place call: what a solver adapter gathers and scatters.
@@ -694,10 +697,10 @@ impl CompiledMechanism {
     /// [`column`](Self::column) / [`column_mut`](Self::column_mut)).
     pub fn ports(&self) -> Ports {
         let [sv, st, sdt, sc] = self.specials.map(|s| s.map(|s| s as usize));
-        let st = st.filter(|_| {
-            let t = self.mech.var("t");
-            callables(&self.mech).any(|c| t.is_some_and(|t| reads_time(&c.body, t)))
-        });
+        let all = Mentions::of(&self.mech, callables(&self.mech));
+        let t = self.mech.var("t");
+        let st = st.filter(|_| all.at_time || t.is_some_and(|t| all.has(t)));
+        let states = Mentions::of(&self.mech, state_callables(&self.mech));
         let mut ports = Ports {
             v: sv,
             env: [st, sdt, sc],
@@ -705,12 +708,14 @@ impl CompiledMechanism {
         };
         for (k, io) in self.ion_io.iter().enumerate() {
             for &(field, slot, copy_in, copy_out) in &io.fields {
+                let var = self.mech.ions[k].vars.iter().find(|fv| fv.0 == field);
                 ports.ions.push(IonPort {
                     ion: k,
                     field,
                     column: slot as usize,
                     copy_in,
                     copy_out,
+                    in_state_update: var.is_none_or(|&(_, v)| states.has(v)),
                 });
             }
             ports.ion_currents.push(io.current.map(|s| s as usize));
@@ -1282,45 +1287,109 @@ fn callables(m: &Mechanism) -> impl Iterator<Item = &Callable> {
     m.initial
         .iter()
         .chain(&m.breakpoint)
-        .chain(&m.derivatives)
+        .chain(state_callables(m))
+        .chain(&m.net_receive)
+}
+
+/// The blocks the state update (nocmodl's `nrn_state`) is made of: what BREAKPOINT can SOLVE
+/// and what those call.
+fn state_callables(m: &Mechanism) -> impl Iterator<Item = &Callable> {
+    m.derivatives
+        .iter()
         .chain(&m.procedures)
         .chain(&m.functions)
         .chain(&m.kinetics)
         .chain(&m.linears)
-        .chain(&m.net_receive)
 }
 
-/// Whether `body` mentions `t` (variable `t`) or calls `at_time`, which reads it.
-fn reads_time(body: &[Stmt], t: VarId) -> bool {
-    let e = |x: &Expr| expr_reads_time(x, t);
-    body.iter().any(|s| match s {
-        Stmt::Assign { value, .. } | Stmt::Derivative { value, .. } => e(value),
-        Stmt::If {
-            cond,
-            then,
-            otherwise,
-        } => e(cond) || reads_time(then, t) || reads_time(otherwise, t),
-        Stmt::Call { callee, args, .. } => callee_reads_time(callee) || args.iter().any(e),
-        Stmt::Reaction { kf, kb, .. } => e(kf) || kb.as_ref().is_some_and(e),
-        Stmt::Equation { residual, .. } => e(residual),
-        Stmt::Solve { .. } | Stmt::Unsupported { .. } => false,
-    })
+/// The variables some block mentions (reads, assigns, differentiates or reacts), and whether
+/// one calls `at_time` (which reads `t`).
+struct Mentions {
+    vars: Vec<bool>,
+    at_time: bool,
 }
 
-fn expr_reads_time(x: &Expr, t: VarId) -> bool {
-    match x {
-        Expr::Var(v) => *v == t,
-        Expr::Const(_) | Expr::Local(_) => false,
-        Expr::Call { callee, args, .. } => {
-            callee_reads_time(callee) || args.iter().any(|a| expr_reads_time(a, t))
+impl Mentions {
+    fn of<'m>(m: &Mechanism, blocks: impl Iterator<Item = &'m Callable>) -> Self {
+        let mut out = Mentions {
+            vars: vec![false; m.vars.len()],
+            at_time: false,
+        };
+        for c in blocks {
+            out.stmts(&c.body);
         }
-        Expr::Unary(_, a) => expr_reads_time(a, t),
-        Expr::Binary(_, a, b) => expr_reads_time(a, t) || expr_reads_time(b, t),
+        out
     }
-}
 
-fn callee_reads_time(c: &Callee) -> bool {
-    matches!(c, Callee::Builtin(Builtin::AtTime))
+    fn has(&self, v: VarId) -> bool {
+        self.vars.get(v).copied().unwrap_or(true)
+    }
+
+    fn var(&mut self, v: VarId) {
+        if let Some(x) = self.vars.get_mut(v) {
+            *x = true;
+        }
+    }
+
+    fn stmts(&mut self, body: &[Stmt]) {
+        for s in body {
+            match s {
+                Stmt::Assign { target, value, .. } => {
+                    if let Target::Var(v) = target {
+                        self.var(*v);
+                    }
+                    self.expr(value);
+                }
+                Stmt::Derivative { state, value, .. } => {
+                    self.var(*state);
+                    self.expr(value);
+                }
+                Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    self.expr(cond);
+                    self.stmts(then);
+                    self.stmts(otherwise);
+                }
+                Stmt::Call { callee, args, .. } => self.call(callee, args),
+                Stmt::Reaction {
+                    lhs, rhs, kf, kb, ..
+                } => {
+                    for &(_, v) in lhs.iter().chain(rhs) {
+                        self.var(v);
+                    }
+                    self.expr(kf);
+                    if let Some(kb) = kb {
+                        self.expr(kb);
+                    }
+                }
+                Stmt::Equation { residual, .. } => self.expr(residual),
+                Stmt::Solve { .. } | Stmt::Unsupported { .. } => {}
+            }
+        }
+    }
+
+    fn call(&mut self, callee: &Callee, args: &[Expr]) {
+        self.at_time |= matches!(callee, Callee::Builtin(Builtin::AtTime));
+        for a in args {
+            self.expr(a);
+        }
+    }
+
+    fn expr(&mut self, x: &Expr) {
+        match x {
+            Expr::Var(v) => self.var(*v),
+            Expr::Const(_) | Expr::Local(_) => {}
+            Expr::Call { callee, args, .. } => self.call(callee, args),
+            Expr::Unary(_, a) => self.expr(a),
+            Expr::Binary(_, a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
+        }
+    }
 }
 
 fn collect_derivs(body: &[Stmt], out: &mut Vec<VarId>) {
