@@ -43,6 +43,22 @@ pub const GAS_CONSTANT_J_PER_MOL_K: f64 = BOLTZMANN_J_PER_K * AVOGADRO_PER_MOL;
 
 /// NEURON's `nrn_nernst(ci, co, z)` at `celsius` (mV).
 pub fn nernst_mv(conc_in_mm: f64, conc_out_mm: f64, valence: f64, celsius_degc: f64) -> f64 {
+    nernst_at(
+        conc_in_mm,
+        conc_out_mm,
+        valence,
+        thermal_voltage_mv(celsius_degc),
+    )
+}
+
+/// NEURON's `ktf`: `1000*R*(celsius+273.15)/F` (mV).
+fn thermal_voltage_mv(celsius_degc: f64) -> f64 {
+    1000.0 * GAS_CONSTANT_J_PER_MOL_K * (celsius_degc + 273.15) / FARADAY_C_PER_MOL
+}
+
+/// [`nernst_mv`] with `ktf` computed once for many nodes.
+#[inline]
+fn nernst_at(conc_in_mm: f64, conc_out_mm: f64, valence: f64, ktf: f64) -> f64 {
     if valence == 0.0 {
         return 0.0;
     }
@@ -52,7 +68,6 @@ pub fn nernst_mv(conc_in_mm: f64, conc_out_mm: f64, valence: f64, celsius_degc: 
     if conc_out_mm <= 0.0 {
         return -1e6;
     }
-    let ktf = 1000.0 * GAS_CONSTANT_J_PER_MOL_K * (celsius_degc + 273.15) / FARADAY_C_PER_MOL;
     ktf / valence * (conc_out_mm / conc_in_mm).ln()
 }
 
@@ -165,14 +180,12 @@ impl IonSpecies {
     pub fn begin_step(&mut self, celsius_degc: f64) {
         self.current.fill(0.0);
         self.dcurrent_dv.fill(0.0);
-        let valence = self.valence.unwrap_or(0.0);
+        let (valence, ktf) = (
+            self.valence.unwrap_or(0.0),
+            thermal_voltage_mv(celsius_degc),
+        );
         for &node in &self.nernst_nodes {
-            self.erev[node] = nernst_mv(
-                self.conc_in[node],
-                self.conc_out[node],
-                valence,
-                celsius_degc,
-            );
+            self.erev[node] = nernst_at(self.conc_in[node], self.conc_out[node], valence, ktf);
         }
     }
 

@@ -58,6 +58,10 @@
 //!    (`ctx.ions.species[..].conc_in[node] = ...`). The ion `current` accumulators still hold the
 //!    totals of step 3. `rhs`/`d` must not be touched here.
 //!
+//! `ctx.v_mv` does not change during one hook call over all types, so a kernel that works in its
+//! own lane order may take the voltages from `ctx.v_lanes` ([`VoltageLanes`]): gathered once
+//! per hook call for every kernel on the same nodes.
+//!
 //! # Ions
 //! Species are declared by name in [`IonUse`] (`na`, `k`, `ca` or any custom name such as `cas`,
 //! `leak`, whose `VALENCE` must be given somewhere if its reversal potential needs Nernst); see
@@ -303,6 +307,8 @@ pub struct KernelContext<'a> {
     pub celsius_degc: f64,
     /// Membrane potential per node.
     pub v_mv: &'a [f64],
+    /// `v_mv` gathered per lane, shared by the kernels of one hook call (see [`VoltageLanes`]).
+    pub v_lanes: &'a mut VoltageLanes,
     /// Membrane area per node (100 for the zero-area end and root nodes).
     pub area_um2: &'a [f64],
     /// Segment diameter per node (NEURON's `diam`, for mechanisms that read it; 0 on zero-area
@@ -333,6 +339,65 @@ impl CurrentConvention {
         Self {
             point: info.kind == MechanismKind::Point,
             electrode: info.electrode_current,
+        }
+    }
+}
+
+/// Node voltages gathered into a kernel's own lane order, kept for the next kernel with the
+/// same lanes: the density mechanisms of a cell mostly sit on the same nodes, so one gather
+/// serves all of them. The values are valid for one hook call over all mechanism types (during
+/// which `v_mv` cannot change); the solver calls [`VoltageLanes::invalidate`] before each.
+#[derive(Debug, Clone, Default)]
+pub struct VoltageLanes {
+    /// The node of each lane of the values held.
+    nodes: Vec<usize>,
+    /// Number of the node list held (0: none), new for each different list.
+    list: u64,
+    /// `v_mv` at those nodes.
+    v_mv: Vec<f64>,
+    /// False until the next gather.
+    valid: bool,
+}
+
+/// A kernel's note of which [`VoltageLanes`] node list equals its own (0: none yet), so that
+/// the lists are compared once, not at every call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaneKey(u64);
+
+impl VoltageLanes {
+    /// Forget the values held (the voltages may change before the next use).
+    pub fn invalidate(&mut self) {
+        self.valid = false;
+    }
+
+    /// `v_mv[nodes[lane]]` for every lane, gathered once per hook call for the same `nodes`.
+    /// `key` is the caller's own (always passed with the same `nodes`). Allocates only when
+    /// `nodes` is longer than any list before.
+    #[inline]
+    pub fn gather(&mut self, nodes: &[usize], v_mv: &[f64], key: &mut LaneKey) -> &[f64] {
+        if !(self.valid && self.list != 0 && key.0 == self.list) {
+            self.refill(nodes, v_mv, key);
+        }
+        &self.v_mv
+    }
+
+    /// The slow path of [`gather`](Self::gather): adopt `nodes` if they are not the list held,
+    /// then gather.
+    #[inline(never)]
+    fn refill(&mut self, nodes: &[usize], v_mv: &[f64], key: &mut LaneKey) {
+        if self.list == 0 || key.0 != self.list {
+            if self.list == 0 || self.nodes != nodes {
+                self.list += 1;
+                self.nodes.clear();
+                self.nodes.extend_from_slice(nodes);
+                self.valid = false;
+            }
+            key.0 = self.list;
+        }
+        if !self.valid {
+            self.v_mv.clear();
+            self.v_mv.extend(self.nodes.iter().map(|&node| v_mv[node]));
+            self.valid = true;
         }
     }
 }

@@ -145,6 +145,9 @@ pub struct IonPort {
     pub copy_in: bool,
     /// Written back to the node after INITIAL and each state update.
     pub copy_out: bool,
+    /// Some block of the state update (a SOLVEd block or anything it may call) mentions the
+    /// variable; when not, no state-update program reads the column.
+    pub in_state_update: bool,
 }
 
 /// The columns of an in-place call: what a solver adapter gathers and scatters.
@@ -152,6 +155,10 @@ pub struct IonPort {
 pub struct Ports {
     /// Column of `v`, if the mechanism reads it.
     pub v: Option<usize>,
+    /// Columns of `t`, `dt` and `celsius` (read-only: no program writes them, so a caller may
+    /// leave a column alone while its value is unchanged). `t` is None when no block of the
+    /// mechanism mentions it (nor calls `at_time`), so that no program can read it.
+    pub env: [Option<usize>; 3],
     /// Ion columns.
     pub ions: Vec<IonPort>,
     /// Per ion (in `ions()` order): the column of the current it writes, if any.
@@ -175,6 +182,9 @@ pub struct CompiledMechanism {
     current_terms: Vec<(Slot, f64)>,
     /// STATEs with instance storage: (slot, var) (zeroed before INITIAL, NaN-checked after steps).
     states: Vec<(Slot, VarId, u32)>,
+    /// The slots of `states` as runs of consecutive slots `start..end` (one run when the STATEs
+    /// are declared together): the NaN check after each step scans one slice per run.
+    state_spans: Vec<(usize, usize)>,
     specials: [Option<Slot>; 4],
     max_implicit: usize,
     /// NET_RECEIVE program and its argument slots, or why it cannot run.
@@ -363,13 +373,14 @@ impl CompiledMechanism {
                 current_terms.push((s, -1.0));
             }
         }
-        let states = mech
+        let states: Vec<(Slot, VarId, u32)> = mech
             .vars
             .iter()
             .enumerate()
             .filter(|(_, v)| v.is_state)
             .filter_map(|(id, v)| home(id).map(|s| (s, id, v.line)))
             .collect();
+        let state_spans = slot_runs(states.iter().map(|&(s, _, _)| s as usize));
         let special = |name: &str| mech.var(name).and_then(home);
         let specials = [
             special("v"),
@@ -388,6 +399,7 @@ impl CompiledMechanism {
             ion_io,
             current_terms,
             states,
+            state_spans,
             specials,
             max_implicit,
             net_receive,
@@ -704,18 +716,26 @@ impl CompiledMechanism {
     /// The columns an in-place caller fills before a call and reads after it (indices for
     /// [`column`](Self::column) / [`column_mut`](Self::column_mut)).
     pub fn ports(&self) -> Ports {
+        let [sv, st, sdt, sc] = self.specials.map(|s| s.map(|s| s as usize));
+        let all = Mentions::of(&self.mech, callables(&self.mech));
+        let t = self.mech.var("t");
+        let st = st.filter(|_| all.at_time || t.is_some_and(|t| all.has(t)));
+        let states = Mentions::of(&self.mech, state_callables(&self.mech));
         let mut ports = Ports {
-            v: self.specials[0].map(|s| s as usize),
+            v: sv,
+            env: [st, sdt, sc],
             ..Ports::default()
         };
         for (k, io) in self.ion_io.iter().enumerate() {
             for &(field, slot, copy_in, copy_out) in &io.fields {
+                let var = self.mech.ions[k].vars.iter().find(|fv| fv.0 == field);
                 ports.ions.push(IonPort {
                     ion: k,
                     field,
                     column: slot as usize,
                     copy_in,
                     copy_out,
+                    in_state_update: var.is_none_or(|&(_, v)| states.has(v)),
                 });
             }
             ports.ion_currents.push(io.current.map(|s| s as usize));
@@ -817,8 +837,18 @@ impl CompiledMechanism {
         }
     }
 
+    /// Every STATE finite, or an error naming the first that is not. One branch-free pass over
+    /// the columns; the search for the culprit runs only once something is wrong.
     fn check_states(&self, inst: &MechanismInstances, env: &Env) -> Result<(), NmodlError> {
         let n = inst.n;
+        let span = |&(start, end): &(usize, usize)| inst.buf.get(start * n..end * n);
+        if self
+            .state_spans
+            .iter()
+            .all(|r| span(r).is_none_or(all_finite))
+        {
+            return Ok(());
+        }
         for &(s, id, line) in &self.states {
             let col = &inst.buf[s as usize * n..(s as usize + 1) * n];
             if let Some(k) = col.iter().position(|x| !x.is_finite()) {
@@ -926,6 +956,34 @@ fn field_col_mut<'c>(cols: &'c mut IonColumns<'_>, f: IonField) -> &'c mut [f64]
         IonField::Ci => cols.ci,
         IonField::Co => cols.co,
     }
+}
+
+/// Consecutive values of `slots` merged into runs `start..end`, in order.
+fn slot_runs(slots: impl Iterator<Item = usize>) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for s in slots {
+        match runs.last_mut() {
+            Some(run) if run.1 == s => run.1 += 1,
+            _ => runs.push((s, s + 1)),
+        }
+    }
+    runs
+}
+
+/// No NaN or infinity in `col`: `x * 0` is 0 for a finite `x` and NaN otherwise, summed over
+/// four independent lanes (so the pass vectorises) and compared once at the end.
+fn all_finite(col: &[f64]) -> bool {
+    let mut acc = [0.0f64; 4];
+    let mut chunks = col.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x * 0.0;
+        }
+    }
+    for (a, x) in acc.iter_mut().zip(chunks.remainder()) {
+        *a += x * 0.0;
+    }
+    acc.iter().all(|a| *a == 0.0)
 }
 
 fn check_len(file: &str, what: &str, got: usize, n: usize) -> Result<(), NmodlError> {
@@ -1240,6 +1298,116 @@ fn check_states_have_derivatives(mech: &Mechanism, d: &Callable, warnings: &mut 
                 "{}:{}: STATE {} has no derivative in {}",
                 mech.file, v.line, v.name, d.name
             ));
+        }
+    }
+}
+
+/// Every block of `m`: the source of every program (SOLVE rewrites only add `dt`).
+fn callables(m: &Mechanism) -> impl Iterator<Item = &Callable> {
+    m.initial
+        .iter()
+        .chain(&m.breakpoint)
+        .chain(state_callables(m))
+        .chain(&m.net_receive)
+}
+
+/// The blocks the state update (nocmodl's `nrn_state`) is made of: what BREAKPOINT can SOLVE
+/// and what those call.
+fn state_callables(m: &Mechanism) -> impl Iterator<Item = &Callable> {
+    m.derivatives
+        .iter()
+        .chain(&m.procedures)
+        .chain(&m.functions)
+        .chain(&m.kinetics)
+        .chain(&m.linears)
+}
+
+/// The variables some block mentions (reads, assigns, differentiates or reacts), and whether
+/// one calls `at_time` (which reads `t`).
+struct Mentions {
+    vars: Vec<bool>,
+    at_time: bool,
+}
+
+impl Mentions {
+    fn of<'m>(m: &Mechanism, blocks: impl Iterator<Item = &'m Callable>) -> Self {
+        let mut out = Mentions {
+            vars: vec![false; m.vars.len()],
+            at_time: false,
+        };
+        for c in blocks {
+            out.stmts(&c.body);
+        }
+        out
+    }
+
+    fn has(&self, v: VarId) -> bool {
+        self.vars.get(v).copied().unwrap_or(true)
+    }
+
+    fn var(&mut self, v: VarId) {
+        if let Some(x) = self.vars.get_mut(v) {
+            *x = true;
+        }
+    }
+
+    fn stmts(&mut self, body: &[Stmt]) {
+        for s in body {
+            match s {
+                Stmt::Assign { target, value, .. } => {
+                    if let Target::Var(v) = target {
+                        self.var(*v);
+                    }
+                    self.expr(value);
+                }
+                Stmt::Derivative { state, value, .. } => {
+                    self.var(*state);
+                    self.expr(value);
+                }
+                Stmt::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    self.expr(cond);
+                    self.stmts(then);
+                    self.stmts(otherwise);
+                }
+                Stmt::Call { callee, args, .. } => self.call(callee, args),
+                Stmt::Reaction {
+                    lhs, rhs, kf, kb, ..
+                } => {
+                    for &(_, v) in lhs.iter().chain(rhs) {
+                        self.var(v);
+                    }
+                    self.expr(kf);
+                    if let Some(kb) = kb {
+                        self.expr(kb);
+                    }
+                }
+                Stmt::Equation { residual, .. } => self.expr(residual),
+                Stmt::Solve { .. } | Stmt::Unsupported { .. } => {}
+            }
+        }
+    }
+
+    fn call(&mut self, callee: &Callee, args: &[Expr]) {
+        self.at_time |= matches!(callee, Callee::Builtin(Builtin::AtTime));
+        for a in args {
+            self.expr(a);
+        }
+    }
+
+    fn expr(&mut self, x: &Expr) {
+        match x {
+            Expr::Var(v) => self.var(*v),
+            Expr::Const(_) | Expr::Local(_) => {}
+            Expr::Call { callee, args, .. } => self.call(callee, args),
+            Expr::Unary(_, a) => self.expr(a),
+            Expr::Binary(_, a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
         }
     }
 }

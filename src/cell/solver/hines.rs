@@ -15,6 +15,8 @@ pub fn solve(
 ) {
     let n = d.len();
     debug_assert!(rhs.len() == n && a.len() == n && b.len() == n && parent.len() == n);
+    // Every array cut to `n`: an index `i < n` then needs no bounds check.
+    let (rhs, a, b, parent) = (&mut rhs[..n], &a[..n], &b[..n], &parent[..n]);
     // triang: eliminate each node into its parent, leaves first.
     for i in (n_roots..n).rev() {
         let p = parent[i];

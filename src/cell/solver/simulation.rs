@@ -1,7 +1,9 @@
 //! The stepper: per-node voltages, the matrix, mechanism slots and ions of one cell, advanced
 //! with NEURON's fixed staggered step. See the `solver` module doc for the step.
 
-use crate::cell::mechanism::{IonStore, KernelContext, MechanismRegistry};
+use crate::cell::mechanism::{
+    CurrentConvention, IonStore, KernelContext, MechanismRegistry, VoltageLanes,
+};
 use crate::cell::morphology::{CellModel, Discretization, PointProcessId, SectionId};
 
 use super::build::{assign_global, instantiate, MechanismSlot};
@@ -22,6 +24,8 @@ pub struct Simulation {
     d: Vec<f64>,
     slots: Vec<MechanismSlot>,
     ions: IonStore,
+    /// Lane-ordered voltages shared by the kernels of one hook call.
+    v_lanes: VoltageLanes,
     point_instances: Vec<(usize, usize)>,
     point_sections: Vec<SectionId>,
     t_ms: f64,
@@ -47,6 +51,7 @@ impl Simulation {
             d: vec![0.0; n],
             slots: instantiated.slots,
             ions: instantiated.ions,
+            v_lanes: VoltageLanes::default(),
             point_instances: instantiated.point_instances,
             point_sections: model.point_processes.iter().map(|p| p.section).collect(),
             t_ms: 0.0,
@@ -422,14 +427,17 @@ impl Simulation {
         for (d, cm) in self.d.iter_mut().zip(&self.disc.cm_uf_cm2) {
             *d += cm * cfac;
         }
-        let (a, b, parent) = (&self.disc.a, &self.disc.b, &self.disc.parent);
-        for i in self.disc.n_roots..self.v_mv.len() {
+        // Every array cut to the node count: an index `i < n` then needs no bounds check.
+        let n = self.v_mv.len();
+        let (a, b, parent) = (&self.disc.a[..n], &self.disc.b[..n], &self.disc.parent[..n]);
+        let (v, rhs, d) = (&self.v_mv[..], &mut self.rhs[..n], &mut self.d[..n]);
+        for i in self.disc.n_roots..n {
             let p = parent[i];
-            let dv = self.v_mv[p] - self.v_mv[i];
-            self.rhs[i] -= b[i] * dv;
-            self.rhs[p] += a[i] * dv;
-            self.d[i] -= b[i];
-            self.d[p] -= a[i];
+            let dv = v[p] - v[i];
+            rhs[i] -= b[i] * dv;
+            rhs[p] += a[i] * dv;
+            d[i] -= b[i];
+            d[p] -= a[i];
         }
     }
 
@@ -439,19 +447,25 @@ impl Simulation {
 
     /// Call one hook of every mechanism type, in registration order, with this step's context.
     fn run_kernels(&mut self, hook: Hook) {
+        self.v_lanes.invalidate();
+        let mut ctx = KernelContext {
+            t_ms: self.t_ms,
+            dt_ms: self.dt_ms,
+            celsius_degc: self.celsius_degc,
+            v_mv: &self.v_mv,
+            v_lanes: &mut self.v_lanes,
+            area_um2: &self.disc.area_um2,
+            diam_um: &self.disc.diam_um,
+            ions: &mut self.ions,
+            rhs: &mut self.rhs,
+            d: &mut self.d,
+            convention: CurrentConvention {
+                point: false,
+                electrode: false,
+            },
+        };
         for slot in &mut self.slots {
-            let mut ctx = KernelContext {
-                t_ms: self.t_ms,
-                dt_ms: self.dt_ms,
-                celsius_degc: self.celsius_degc,
-                v_mv: &self.v_mv,
-                area_um2: &self.disc.area_um2,
-                diam_um: &self.disc.diam_um,
-                ions: &mut self.ions,
-                rhs: &mut self.rhs,
-                d: &mut self.d,
-                convention: slot.convention,
-            };
+            ctx.convention = slot.convention;
             match hook {
                 Hook::Initialize => slot.kernel.initialize(&mut slot.data, &mut ctx),
                 Hook::Current => slot.kernel.current(&mut slot.data, &mut ctx),
