@@ -86,22 +86,23 @@ fn main() {
         return;
     }
     let cat = Catalogue::load_dir(&dir).expect("bmtool_tutorial mod folder loads");
-    for fast_exp in [false, true] {
-        println!(
-            "exp: {}",
-            if fast_exp {
-                "fast_exp (1 ulp)"
-            } else {
-                "libm (as NEURON)"
-            }
-        );
-        run(
-            &cat,
-            CompileOptions {
-                fast_exp,
-                ..CompileOptions::default()
-            },
-        );
+    let interpreted = |fast_exp| CompileOptions {
+        fast_exp,
+        native: false,
+    };
+    for (label, opts) in [
+        (
+            "libm exp (as NEURON), bytecode interpreter",
+            interpreted(false),
+        ),
+        ("vectorised exp, bytecode interpreter", interpreted(true)),
+        (
+            "vectorised exp, machine code (the default)",
+            CompileOptions::default(),
+        ),
+    ] {
+        println!("{label}");
+        run(&cat, opts);
     }
 }
 
