@@ -2,21 +2,36 @@
 //! n/2 + 1 bins, via `realfft`), `np.fft.rfftfreq`, the impedance `|rfft(v) / rfft(i)|`, and
 //! `np.convolve(x, ones(k)/k, 'same')` smoothing.
 
+use std::sync::Arc;
+
 use realfft::num_complex::Complex;
-use realfft::RealFftPlanner;
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// `np.fft.rfft` for one signal length, planned once for every signal of that length
+/// (planning a long odd length, e.g. ZAP's 600 001 samples, costs more than a transform).
+pub struct Rfft(Arc<dyn RealToComplex<f64>>);
+
+impl Rfft {
+    pub fn new(n: usize) -> Self {
+        Self(RealFftPlanner::<f64>::new().plan_fft_forward(n))
+    }
+
+    /// The transform of `x`, whose length must be the planned one (else empty).
+    pub fn transform(&self, x: &[f64]) -> Vec<Complex<f64>> {
+        if x.is_empty() || x.len() != self.0.len() {
+            return Vec::new();
+        }
+        let mut input = x.to_vec();
+        let mut output = self.0.make_output_vec();
+        // Lengths come from the plan itself, so processing cannot fail.
+        let _ = self.0.process(&mut input, &mut output);
+        output
+    }
+}
 
 /// `np.fft.rfft(x)`.
 pub fn rfft(x: &[f64]) -> Vec<Complex<f64>> {
-    if x.is_empty() {
-        return Vec::new();
-    }
-    let mut planner = RealFftPlanner::<f64>::new();
-    let plan = planner.plan_fft_forward(x.len());
-    let mut input = x.to_vec();
-    let mut output = plan.make_output_vec();
-    // Lengths come from the plan itself, so processing cannot fail.
-    let _ = plan.process(&mut input, &mut output);
-    output
+    Rfft::new(x.len()).transform(x)
 }
 
 /// `np.fft.rfftfreq(n, d)`: k / (n·d) for k = 0..=n/2 (Hz when d is in s).
@@ -24,10 +39,9 @@ pub fn rfftfreq(n: usize, d_s: f64) -> Vec<f64> {
     (0..=n / 2).map(|k| k as f64 / (n as f64 * d_s)).collect()
 }
 
-/// `|rfft(v) / rfft(i)|` (MOhm when v is in mV and i in nA).
-pub fn impedance_magnitude(v: &[f64], i: &[f64]) -> Vec<f64> {
-    let (fv, fi) = (rfft(v), rfft(i));
-    fv.iter().zip(&fi).map(|(a, b)| (a / b).norm()).collect()
+/// `|fv / fi|` bin by bin: the impedance (MOhm when the spectra are of mV and nA).
+pub fn impedance_magnitude(fv: &[Complex<f64>], fi: &[Complex<f64>]) -> Vec<f64> {
+    fv.iter().zip(fi).map(|(a, b)| (a / b).norm()).collect()
 }
 
 /// `np.convolve(x, ones(k)/k, mode='same')` for k >= 1: a centred moving average with zeros

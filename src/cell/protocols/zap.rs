@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::fft::{impedance_magnitude, moving_average_same, rfftfreq};
+use super::fft::{impedance_magnitude, moving_average_same, rfftfreq, Rfft};
 use super::{check_window, pa_to_na, sample_index, Clamp, ProtocolCell, ProtocolError, Rig};
 use super::{RunConditions, Trace};
 
@@ -133,9 +133,24 @@ pub fn run_zap(cell: &ProtocolCell, params: &ZapParams) -> Result<ZapResult, Pro
         delay_ms: params.inj_delay_ms,
         dur_ms: params.inj_dur_ms,
     };
-    let mut rig = Rig::new(cell, clamp, Some(params.threshold_mv))?;
-    rig.sim.play(rig.amp, played);
-    rig.run(params.tstop_ms)?;
+    // The chirp is known before the run: its FFT is planned and taken on a second thread
+    // meanwhile (planning the window's length can cost as much as the transforms).
+    let (ran, chirp_fft) = std::thread::scope(|scope| {
+        let chirp_fft = scope.spawn(|| {
+            let plan = Rfft::new(chirp_na.len());
+            let spectrum = plan.transform(&chirp_na);
+            (plan, spectrum)
+        });
+        let ran = (|| {
+            let mut rig = Rig::new(cell, clamp, Some(params.threshold_mv))?;
+            rig.sim.play(rig.amp, played);
+            rig.run(params.tstop_ms)?;
+            Ok::<_, ProtocolError>(rig)
+        })();
+        (ran, chirp_fft.join())
+    });
+    let rig = ran?;
+    let (plan, chirp_spectrum) = chirp_fft.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let trace = rig.trace();
     if i1 >= trace.v_mv.len() {
         return Err(ProtocolError::WindowExceedsTstop {
@@ -145,7 +160,13 @@ pub fn run_zap(cell: &ProtocolCell, params: &ZapParams) -> Result<ZapResult, Pro
         });
     }
     let nspks = rig.spikes_ms().len();
-    analyse(cell, params, trace, chirp_na, i0, i1, nspks)
+    let window = Window {
+        i0,
+        i1,
+        plan,
+        chirp_spectrum,
+    };
+    analyse(cell, params, trace, chirp_na, window, nspks)
 }
 
 fn check_params(params: &ZapParams) -> Result<(), ProtocolError> {
@@ -205,20 +226,28 @@ pub fn chirp(params: &ZapParams, dt_ms: f64, n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The injection window's samples and the chirp's spectrum over it.
+struct Window {
+    i0: usize,
+    i1: usize,
+    plan: Rfft,
+    chirp_spectrum: Vec<realfft::num_complex::Complex<f64>>,
+}
+
 fn analyse(
     cell: &ProtocolCell,
     params: &ZapParams,
     trace: Trace,
     chirp_na: Vec<f64>,
-    i0: usize,
-    i1: usize,
+    window: Window,
     nspks: usize,
 ) -> Result<ZapResult, ProtocolError> {
+    let (i0, i1) = (window.i0, window.i1);
     let v_rest = trace.v_mv[i0];
     let response: Vec<f64> = trace.v_mv[i0..=i1].iter().map(|v| v - v_rest).collect();
     let v_amp_max_mv = response.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     let n_fft = response.len();
-    let raw = impedance_magnitude(&response, &chirp_na);
+    let raw = impedance_magnitude(&window.plan.transform(&response), &window.chirp_spectrum);
     let smooth = moving_average_same(&raw, params.smooth);
     let freq = rfftfreq(n_fft, cell.dt_ms * 1e-3);
     let (lo, hi) = (
