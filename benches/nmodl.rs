@@ -8,15 +8,15 @@
 //! `current_and_conductance` (two BREAKPOINT evaluations) plus one `advance_states` per step.
 //! Run: `cargo bench --bench nmodl`. Prints SKIPPED when ../shared is absent.
 //!
-//! Measured on this 2-core machine with the other core busy, CPU time, ns per compartment-step
+//! Measured on this 2-core machine (load average about 1), CPU time, ns per compartment-step
 //! for the nine mechanisms (NEURON 8.2.4 by `fixtures/nmodl/neuron_reference/bench_neuron.py`,
 //! its pas-only cost subtracted; both sides vary by about 20% between runs under load):
 //!
-//! | compartments | NEURON 8.2.4 | bmtool, libm exp | bmtool, vectorised exp (default) |
-//! |---|---|---|---|
-//! | 15   | 720 | 572 | 447 |
-//! | 100  | 672 | 537 | 407 |
-//! | 1000 | 806 | 473 | 360 |
+//! | compartments | NEURON 8.2.4 | interpreter, libm exp | interpreter, vectorised exp | machine code (default) |
+//! |---|---|---|---|---|
+//! | 15   | 720 | 560 | 393 | 286 |
+//! | 100  | 672 | 497 | 332 | 210 |
+//! | 1000 | 806 | 478 | 303 | 184 |
 //!
 //! Instances are padded as the solver pads them (none for 1 compartment, 4 or 8 lanes up to 8,
 //! else a multiple of 16) so the bytecode runs in fixed-width chunks; times are per real compartment.
