@@ -188,7 +188,8 @@ pub enum Op {
 }
 
 impl Op {
-    fn dst(&self) -> Slot {
+    /// The slot the op writes.
+    pub fn dst(&self) -> Slot {
         match *self {
             Op::Bin { d, .. }
             | Op::Un { d, .. }
@@ -201,7 +202,8 @@ impl Op {
             | Op::Fill { d, .. } => d,
         }
     }
-    fn sources(&self) -> [Option<Slot>; 3] {
+    /// The slots the op reads, in operand order (a Select's mask first).
+    pub fn sources(&self) -> [Option<Slot>; 3] {
         match *self {
             Op::Bin { a, b, .. } | Op::UniformBin { a, b, .. } => [Some(a), Some(b), None],
             Op::Un { a, .. } | Op::Copy { a, .. } | Op::UniformUn { a, .. } => {

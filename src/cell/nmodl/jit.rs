@@ -235,31 +235,6 @@ struct Plan {
     prelude: usize,
 }
 
-fn sources(op: &Op) -> Vec<Slot> {
-    match *op {
-        Op::Bin { a, b, .. } | Op::UniformBin { a, b, .. } => vec![a, b],
-        Op::Un { a, .. } | Op::Copy { a, .. } | Op::UniformUn { a, .. } => vec![a],
-        Op::Select { m, a, b, .. } => vec![m, a, b],
-        Op::BinCK { a, .. } => vec![a],
-        Op::BinKC { b, .. } => vec![b],
-        Op::Fill { .. } => vec![],
-    }
-}
-
-fn dst(op: &Op) -> Slot {
-    match *op {
-        Op::Bin { d, .. }
-        | Op::Un { d, .. }
-        | Op::Select { d, .. }
-        | Op::Copy { d, .. }
-        | Op::UniformBin { d, .. }
-        | Op::UniformUn { d, .. }
-        | Op::BinCK { d, .. }
-        | Op::BinKC { d, .. }
-        | Op::Fill { d, .. } => d,
-    }
-}
-
 fn is_uniform(op: &Op) -> bool {
     matches!(op, Op::UniformBin { .. } | Op::UniformUn { .. })
 }
@@ -299,8 +274,10 @@ impl Plan {
         let mut before_loop: Vec<bool> = Vec::new();
         for op in ops {
             for g in 0..groups {
-                let srcs: Vec<usize> = sources(op)
+                let srcs: Vec<usize> = op
+                    .sources()
                     .into_iter()
+                    .flatten()
                     .map(|s| match current[g][s as usize] {
                         Some(v) => v,
                         None => {
@@ -312,7 +289,7 @@ impl Plan {
                     .collect();
                 before_loop.resize(values.len(), true);
                 let hoist = is_uniform(op) && srcs.iter().all(|&s| before_loop[s]);
-                let d = dst(op);
+                let d = op.dst();
                 let replaces = current[g][d as usize].filter(|&v| values[v].column);
                 let v = new_value(values, d, false, g);
                 before_loop.push(hoist);
