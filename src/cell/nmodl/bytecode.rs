@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use super::ir::Builtin;
-use super::jit::NativeProgram;
+use super::jit::{NativeEntry, NativeProgram};
 
 /// Physical column index.
 pub type Slot = u32;
@@ -228,8 +228,9 @@ pub struct Program {
     /// The same program with the commonest operators as their own variants (one dispatch per
     /// op instead of two), for row mode.
     row: Vec<RowOp>,
-    /// Machine code for groups of 4 instances ([`Program::compile_native`]), when available.
-    native: Option<Arc<NativeProgram>>,
+    /// Machine code for groups of 4 instances ([`Program::compile_native`]), when available,
+    /// and its entry points (kept here, beside the data read before every run).
+    native: Option<(Arc<NativeProgram>, NativeEntry)>,
 }
 
 /// Row-mode op: the frequent cases flattened, everything else as the generic [`Op`].
@@ -368,12 +369,15 @@ impl Program {
     /// Translates the program to machine code (see [`super::jit`]); later runs over 4 or more
     /// instances use it. Without AVX2 (or off x86-64) the interpreter stays. Same results.
     pub fn compile_native(&mut self) {
-        self.native = NativeProgram::compile(&self.ops, self.n_slots, self.n_live).map(Arc::new);
+        self.native = NativeProgram::compile(&self.ops, self.n_slots, self.n_live).map(|code| {
+            let entry = code.entry();
+            (Arc::new(code), entry)
+        });
     }
 
     /// The machine code, if any (for disassembly when profiling).
     pub fn machine_code(&self) -> Option<&[u8]> {
-        self.native.as_deref().map(NativeProgram::machine_code)
+        self.native.as_ref().map(|(code, _)| code.machine_code())
     }
 
     /// Whether runs use machine code.
@@ -458,11 +462,12 @@ impl Program {
             );
             return;
         }
-        if let Some(native) = &self.native {
+        if let Some((_, entry)) = &self.native {
             let groups = n / 4;
             if groups > 0 {
                 // SAFETY: `buf` covers `n_slots` columns of `n` (checked above), `4 * groups <= n`.
-                unsafe { native.run(buf, n, groups) };
+                // The entry's program is alive: `self.native` holds it.
+                unsafe { entry.run(buf, n, groups) };
                 for i in groups * 4..n {
                     self.run_row(buf, n, i);
                 }

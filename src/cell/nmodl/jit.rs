@@ -932,28 +932,53 @@ impl NativeProgram {
         unsafe { std::slice::from_raw_parts(self.code, self.code_len) }
     }
 
+    /// The entry points, to be kept next to the caller's data (one pointer chase less per
+    /// call). Valid while this program lives.
+    pub fn entry(&self) -> NativeEntry {
+        // SAFETY: both offsets are the starts of functions generated with the `Entry` signature
+        // inside this mapping.
+        unsafe {
+            NativeEntry {
+                pair: std::mem::transmute::<*mut u8, Entry>(self.code.add(self.pair)),
+                single: std::mem::transmute::<*mut u8, Entry>(self.code.add(self.single)),
+                pool: self.pool.as_ptr(),
+            }
+        }
+    }
+}
+
+type Entry = unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4]);
+
+/// The callable part of a [`NativeProgram`]: its two functions and its literal pool.
+#[derive(Clone, Copy, Debug)]
+pub struct NativeEntry {
+    pair: Entry,
+    single: Entry,
+    pool: *const [f64; 4],
+}
+
+// SAFETY: points into a `NativeProgram` (read+execute code, immutable pool) that its holder keeps
+// alive; running it touches only the buffer passed in and its own stack frame.
+unsafe impl Send for NativeEntry {}
+unsafe impl Sync for NativeEntry {}
+
+impl NativeEntry {
     /// Runs the program over lanes `0..4 * groups` of columns of length `n`.
     ///
     /// # Safety
-    /// `buf` must hold at least `n_live` columns of `n` values and `4 * groups <= n`.
+    /// The [`NativeProgram`] it came from must be alive; `buf` must hold at least `n_live`
+    /// columns of `n` values and `4 * groups <= n`.
+    #[inline]
     pub unsafe fn run(&self, buf: &mut [f64], n: usize, groups: usize) {
-        type Entry = unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4]);
-        // SAFETY: both offsets are the starts of functions generated with this signature.
-        let (pair, single): (Entry, Entry) = unsafe {
-            (
-                std::mem::transmute::<*mut u8, Entry>(self.code.add(self.pair)),
-                std::mem::transmute::<*mut u8, Entry>(self.code.add(self.single)),
-            )
-        };
         let (pairs, base) = (groups / 2, buf.as_mut_ptr());
         // SAFETY: the caller guarantees the buffer covers every column lane the code touches;
         // the single group after the pairs starts at lane 8 * pairs < n.
         unsafe {
             if pairs > 0 {
-                pair(base, n * 8, pairs, self.pool.as_ptr());
+                (self.pair)(base, n * 8, pairs, self.pool);
             }
             if groups % 2 == 1 {
-                single(base.add(8 * pairs), n * 8, 1, self.pool.as_ptr());
+                (self.single)(base.add(8 * pairs), n * 8, 1, self.pool);
             }
         }
     }
