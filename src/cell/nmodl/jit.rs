@@ -1,15 +1,16 @@
-//! Native code for bytecode programs: an x86-64 AVX2/FMA translation of a [`Program`], four
+//! Native code for bytecode programs: an x86-64 AVX2/FMA translation of a [`Program`], eight
 //! instances per loop iteration, values kept in vector registers across the whole program.
 //!
 //! Owns the machine-code encoder, the register allocator and the executable memory. The
 //! interpreter in [`super::bytecode`] runs every op as a pass over memory; here each op becomes
 //! one or a few `ymm` instructions on values that stay in registers from the op that defines them
-//! to the last op that reads them, so a program costs about one instruction per op and four
-//! instances. Same operations in the same order as the interpreter's chunk mode (no FMA
-//! contraction but [`fast_exp`](super::bytecode::fast_exp)'s own fused multiply-adds), so results are
-//! bit-identical to it (`tests` compare every op kind and every real mechanism). Operations the
-//! vector unit lacks (libm's exp, log, pow, trigonometry, min/max with Rust's NaN rules) call back
-//! into Rust for four lanes at a time.
+//! to the last op that reads them (furthest-next-use eviction to stack spill slots), so a program
+//! costs about one instruction per op and four instances. Same operations in the same order as
+//! the interpreter's chunk mode (no FMA contraction but [`fast_exp`](super::bytecode::fast_exp)'s
+//! own fused multiply-adds), so results are bit-identical to it (the tests compare random
+//! programs of every op kind and every real mechanism). Operations the vector unit lacks (libm's
+//! exp, log, pow, trigonometry, min/max with Rust's NaN rules) call back into Rust for four lanes
+//! at a time.
 //!
 //! Uniform ops (those the compiler proved lane-independent: their inputs are literals, `t`,
 //! `dt`, `celsius` or GLOBALs, which hold one value in every lane) run once per call, before
@@ -18,12 +19,12 @@
 //! Two functions per program, one taking 8 lanes (two groups of 4, each op emitted for both
 //! side by side so that the CPU overlaps their dependency chains) per iteration and one taking
 //! 4 for an odd last group. Calling convention: `(base, stride_bytes, iterations, pool)`: column
-//! `s` of the first group starts at `base + s * stride_bytes`;
-//! `pool` holds the program's literals, each repeated 4 times. Only slots below the program's
-//! live count are read from or written to the columns; temporaries live in registers or in the
-//! function's stack frame. The generated code and its memory are owned by [`NativeProgram`]
-//! (mapped writable, filled, then remapped read+execute; unmapped on drop). This is the crate's
-//! only runtime code generation; every `unsafe` block here states what it relies on.
+//! `s` of the first group starts at `base + s * stride_bytes`; `pool` holds the program's
+//! literals, each repeated 4 times. Only slots below the program's live count are read from or
+//! written to the columns; temporaries live in registers or in the function's stack frame. The
+//! generated code and its memory are owned by [`NativeProgram`] (mapped writable, filled, then
+//! remapped read+execute; unmapped on drop); [`NativeEntry`] is its callable part. This is the
+//! crate's only runtime code generation; every `unsafe` block here states what it relies on.
 
 use super::bytecode::{Bin, Op, Slot, Un, EXP_COEFFS, EXP_LN2_HI, EXP_LN2_LO, EXP_SHIFT};
 
