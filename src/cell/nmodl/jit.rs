@@ -1,5 +1,6 @@
-//! Native code for bytecode programs: an x86-64 AVX2/FMA translation of a [`Program`], eight
-//! instances per loop iteration, values kept in vector registers across the whole program.
+//! Native code for bytecode programs: an x86-64 AVX2/FMA translation of a
+//! [`Program`](super::bytecode::Program), eight instances per loop iteration, values kept in
+//! vector registers across the whole program.
 //!
 //! Owns the machine-code encoder, the register allocator and the executable memory. The
 //! interpreter in [`super::bytecode`] runs every op as a pass over memory; here each op becomes
