@@ -811,10 +811,12 @@ const UNS: [Un; 15] = [
 ];
 
 impl Callee {
+    /// The operator's declaration index (which `BINS` / `UNS` list in that order: see the
+    /// test), with bit 16 set for a unary one.
     fn code(self) -> u64 {
         match self {
-            Callee::Bin(b) => BINS.iter().position(|x| *x == b).unwrap_or(0) as u64,
-            Callee::Un(u) => (1 << 16) | UNS.iter().position(|x| *x == u).unwrap_or(0) as u64,
+            Callee::Bin(b) => b as u64,
+            Callee::Un(u) => (1 << 16) | u as u64,
         }
     }
 }
@@ -1236,6 +1238,18 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn call_out_tables_list_every_operator_in_declaration_order() {
+        assert_eq!(BINS.len(), Bin::Or as usize + 1);
+        assert_eq!(UNS.len(), Un::Ceil as usize + 1);
+        for (k, b) in BINS.iter().enumerate() {
+            assert_eq!(*b as usize, k, "{b:?}");
+        }
+        for (k, u) in UNS.iter().enumerate() {
+            assert_eq!(*u as usize, k, "{u:?}");
         }
     }
 
