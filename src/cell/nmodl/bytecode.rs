@@ -217,6 +217,106 @@ impl Op {
     }
 }
 
+/// Most node arrays one program's [`Io`] may name.
+pub const MAX_ARRAYS: usize = 24;
+
+/// A lane's node index as stored in a node column (the index's bits).
+pub fn node_bits(node: usize) -> f64 {
+    f64::from_bits(node as u64)
+}
+
+/// The node-column entry of a lane that must not be written (a padding lane).
+pub const NO_NODE: f64 = f64::from_bits(u64::MAX);
+
+/// A program's traffic with node-indexed arrays outside its buffer (a solver's `v`, `rhs`, `d`
+/// and ion arrays, numbered by the caller's [`IoArrays`]): every load before the ops, every
+/// scatter after them. Lane `i`'s node is the index whose bits its node column holds
+/// ([`node_bits`]); a scatter skips lanes whose node column holds [`NO_NODE`]. The lanes'
+/// nodes must differ (one instance per node, as for a density mechanism), so that lanes may run
+/// in any order: the interpreter loads all lanes, runs, then scatters; machine code does each
+/// group of lanes in turn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Io {
+    pub loads: Vec<Load>,
+    pub scatters: Vec<Scatter>,
+}
+
+/// `buf[dst][i] = array[node of lane i]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Load {
+    pub dst: Slot,
+    pub array: u8,
+    pub node: Slot,
+}
+
+/// `array[node of lane i] += buf[src][i]` (or `=` when not `add`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scatter {
+    pub src: Slot,
+    pub array: u8,
+    pub node: Slot,
+    pub add: bool,
+}
+
+impl Io {
+    fn is_empty(&self) -> bool {
+        self.loads.is_empty() && self.scatters.is_empty()
+    }
+
+    /// Slots of node columns (read by loads and scatters).
+    fn node_slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        let loads = self.loads.iter().map(|l| l.node);
+        loads.chain(self.scatters.iter().map(|s| s.node))
+    }
+}
+
+/// The node arrays of one [`Program::run_io`] call, by number.
+pub struct IoArrays<'a> {
+    ptr: [*mut f64; MAX_ARRAYS],
+    len: [usize; MAX_ARRAYS],
+    writable: [bool; MAX_ARRAYS],
+    count: usize,
+    _borrow: std::marker::PhantomData<&'a mut [f64]>,
+}
+
+impl<'a> IoArrays<'a> {
+    pub fn new() -> Self {
+        Self {
+            ptr: [std::ptr::null_mut(); MAX_ARRAYS],
+            len: [0; MAX_ARRAYS],
+            writable: [false; MAX_ARRAYS],
+            count: 0,
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Adds an array that loads may read; returns its number (None when full).
+    pub fn read(&mut self, a: &'a [f64]) -> Option<u8> {
+        self.push(a.as_ptr().cast_mut(), a.len(), false)
+    }
+
+    /// Adds an array that loads may read and scatters may write.
+    pub fn write(&mut self, a: &'a mut [f64]) -> Option<u8> {
+        self.push(a.as_mut_ptr(), a.len(), true)
+    }
+
+    fn push(&mut self, ptr: *mut f64, len: usize, writable: bool) -> Option<u8> {
+        let k = self.count;
+        if k == MAX_ARRAYS {
+            return None;
+        }
+        (self.ptr[k], self.len[k], self.writable[k]) = (ptr, len, writable);
+        self.count += 1;
+        Some(k as u8)
+    }
+}
+
+impl Default for IoArrays<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A verified straight-line program.
 #[derive(Debug, Clone, Default)]
 pub struct Program {
@@ -225,6 +325,10 @@ pub struct Program {
     n_slots: usize,
     /// Slots below this are observable after a run (the rest are temporaries).
     n_live: usize,
+    /// Slots from this one up are observable too (columns a caller added past the temporaries).
+    live_from: usize,
+    /// Loads before and scatters after the ops ([`Program::run_io`]).
+    io: Io,
     /// The same program with the commonest operators as their own variants (one dispatch per
     /// op instead of two), for row mode.
     row: Vec<RowOp>,
@@ -362,14 +466,54 @@ impl Program {
             row,
             n_slots,
             n_live: n_live.min(n_slots),
+            live_from: n_slots,
+            io: Io::default(),
             native: None,
         })
+    }
+
+    /// [`new`](Self::new) for a program that also loads and scatters node values ([`Io`]);
+    /// slots from `live_from` up are observable like those below `n_live`. Node columns must be
+    /// observable and no op may write one.
+    pub fn with_io(
+        ops: Vec<Op>,
+        n_slots: usize,
+        n_live: usize,
+        live_from: usize,
+        io: Io,
+    ) -> Result<Self, String> {
+        let mut p = Self::new(ops, n_slots, n_live)?;
+        p.live_from = live_from.min(n_slots);
+        let live = |s: Slot| (s as usize) < p.n_live || s as usize >= p.live_from;
+        let slots = io.loads.iter().map(|l| l.dst);
+        let slots = slots.chain(io.scatters.iter().map(|s| s.src));
+        if let Some(s) = slots.chain(io.node_slots()).find(|&s| !live(s)) {
+            return Err(format!("io slot {s} is not a column"));
+        }
+        if let Some(s) = io.node_slots().find(|&s| p.ops.iter().any(|op| op.dst() == s)) {
+            return Err(format!("node column {s} is written by an op"));
+        }
+        if io.loads.iter().any(|l| io.node_slots().any(|s| s == l.dst)) {
+            return Err("a load writes a node column".into());
+        }
+        let arrays = io.loads.iter().map(|l| l.array);
+        if arrays.chain(io.scatters.iter().map(|s| s.array)).any(|a| a as usize >= MAX_ARRAYS) {
+            return Err("array number out of range".into());
+        }
+        p.io = io;
+        Ok(p)
     }
 
     /// Translates the program to machine code (see [`super::jit`]); later runs over 4 or more
     /// instances use it. Without AVX2 (or off x86-64) the interpreter stays. Same results.
     pub fn compile_native(&mut self) {
-        self.native = NativeProgram::compile(&self.ops, self.n_slots, self.n_live).map(|code| {
+        self.native = NativeProgram::compile(
+            &self.ops,
+            self.n_slots,
+            (self.n_live, self.live_from),
+            &self.io,
+        )
+        .map(|code| {
             let entry = code.entry();
             (Arc::new(code), entry)
         });
@@ -462,7 +606,7 @@ impl Program {
             );
             return;
         }
-        if let Some((_, entry)) = &self.native {
+        if let Some((_, entry)) = self.native.as_ref().filter(|_| self.io.is_empty()) {
             let groups = n / 4;
             if groups > 0 {
                 // SAFETY: `buf` covers `n_slots` columns of `n` (checked above), `4 * groups <= n`.
@@ -475,6 +619,68 @@ impl Program {
             }
         }
         self.run_bytecode(buf, n);
+    }
+
+    /// Loads, the ops, then scatters ([`Io`]) over `buf` (columns of length `n`) and the node
+    /// arrays of `arrays`. Refused (false, nothing run) when `buf` is short, an array the
+    /// [`Io`] names is missing (or read-only for a scatter), or a node column holds an index
+    /// past its arrays' ends.
+    pub fn run_io(&self, buf: &mut [f64], n: usize, arrays: &mut IoArrays<'_>) -> bool {
+        if n == 0 {
+            return true;
+        }
+        if buf.len() < self.n_slots * n || !self.io_fits(buf, n, arrays) {
+            return false;
+        }
+        if let Some((_, entry)) = self.native.as_ref().filter(|_| n % 4 == 0) {
+            // SAFETY: `buf` covers every slot for `n` lanes; every node index a lane loads or
+            // scatters through is inside its array, which is writable where scattered to
+            // (`io_fits`); the arrays are distinct live borrows (`IoArrays`).
+            unsafe { entry.run_io(buf, n, n / 4, arrays.ptr.as_ptr()) };
+            return true;
+        }
+        let node = |buf: &[f64], s: Slot, i: usize| buf[s as usize * n + i].to_bits();
+        for l in &self.io.loads {
+            for i in 0..n {
+                let k = node(buf, l.node, i) as usize;
+                // SAFETY: `k` is below the array's length (`io_fits`).
+                buf[l.dst as usize * n + i] = unsafe { *arrays.ptr[l.array as usize].add(k) };
+            }
+        }
+        self.run_interpreted(buf, n);
+        for s in &self.io.scatters {
+            for i in 0..n {
+                let k = node(buf, s.node, i);
+                if k == NO_NODE.to_bits() {
+                    continue;
+                }
+                let x = buf[s.src as usize * n + i];
+                // SAFETY: `k` is below the length of the array, which is writable (`io_fits`).
+                unsafe {
+                    let at = arrays.ptr[s.array as usize].add(k as usize);
+                    *at = if s.add { *at + x } else { x };
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether every array the [`Io`] names is given (writable where scattered to) and every
+    /// lane's node index is inside the arrays loaded or scattered through its column.
+    fn io_fits(&self, buf: &[f64], n: usize, arrays: &IoArrays<'_>) -> bool {
+        let inside = |node: Slot, array: u8, scatter: bool| {
+            let a = array as usize;
+            if a >= arrays.count || (scatter && !arrays.writable[a]) {
+                return false;
+            }
+            let column = &buf[node as usize * n..node as usize * n + n];
+            column.iter().all(|x| {
+                let k = x.to_bits();
+                (scatter && k == NO_NODE.to_bits()) || k < arrays.len[a] as u64
+            })
+        };
+        let loads = self.io.loads.iter().all(|l| inside(l.node, l.array, false));
+        loads && self.io.scatters.iter().all(|s| inside(s.node, s.array, true))
     }
 
     /// The interpreter: chunk mode where whole chunks fit, row mode for the rest.

@@ -27,7 +27,19 @@
 //! remapped read+execute; unmapped on drop); [`NativeEntry`] is its callable part. This is the
 //! crate's only runtime code generation; every `unsafe` block here states what it relies on.
 
-use super::bytecode::{Bin, Op, Slot, Un, EXP_COEFFS, EXP_LN2_HI, EXP_LN2_LO, EXP_SHIFT};
+use super::bytecode::{Bin, Io, Op, Slot, Un, EXP_COEFFS, EXP_LN2_HI, EXP_LN2_LO, EXP_SHIFT};
+
+/// Name `code` in `/tmp/perf-<pid>.map`, the file `perf report` reads to name generated code
+/// (set `BMTOOL_PERF_MAP=1` when profiling; see docs/performance.md). Best effort: a file that
+/// cannot be written only leaves the code unnamed.
+pub fn perf_map(name: &str, code: &[u8]) {
+    use std::io::Write;
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let line = format!("{:x} {:x} nmodl:{name}\n", code.as_ptr() as usize, code.len());
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
 
 /// Registers the allocator hands out (`ymm0`..`ymm9`); `ymm10`..`ymm15` are scratch.
 const N_REGS: usize = 10;
@@ -159,6 +171,69 @@ impl Asm {
         self.imm32(slot);
     }
 
+    /// `r8 = slot * stride` (imul r8, r12, imm32).
+    fn col_offset_r8(&mut self, slot: Slot) {
+        self.bytes(&[0x4D, 0x69, 0xC4]);
+        self.imm32(slot);
+    }
+
+    /// `r10 = arrays[array]` (mov r10, [r13 + 8 * array]).
+    fn array_base(&mut self, array: u8) {
+        self.bytes(&[0x4D, 0x8B, 0x95]);
+        self.imm32(8 * u32::from(array));
+    }
+
+    /// `r9 = lane `lane` of group `group` of the column at rax` (its node index).
+    fn node_index(&mut self, group: u8, lane: u8) {
+        self.bytes(&[0x4C, 0x8B, 0x4C, 0x03, 32 * group + 8 * lane]); // mov r9, [rbx+rax+d8]
+    }
+
+    /// The program's loads for group `group` of this iteration: each lane's node value from
+    /// its array into the destination column (64-bit integer moves: bits unchanged).
+    fn loads(&mut self, io: &Io, group: u8) {
+        for l in &io.loads {
+            self.col_offset(l.node);
+            self.col_offset_r8(l.dst);
+            self.array_base(l.array);
+            for lane in 0..4 {
+                self.node_index(group, lane);
+                self.bytes(&[0x4F, 0x8B, 0x1C, 0xCA]); // mov r11, [r10 + r9*8]
+                self.bytes(&[0x4E, 0x89, 0x5C, 0x03, 32 * group + 8 * lane]); // mov [rbx+r8+d8], r11
+            }
+        }
+    }
+
+    /// The program's scatters for group `group`, lane by lane, skipping [`NO_NODE`] lanes
+    /// (negative as an integer): `array[node] = array[node] + x` (vaddsd) or `= x`.
+    ///
+    /// [`NO_NODE`]: super::bytecode::NO_NODE
+    fn scatters(&mut self, io: &Io, group: u8) {
+        for s in &io.scatters {
+            self.col_offset(s.node);
+            self.col_offset_r8(s.src);
+            self.array_base(s.array);
+            for lane in 0..4 {
+                let disp = 32 * group + 8 * lane;
+                self.node_index(group, lane);
+                let body: &[u8] = if s.add {
+                    &[
+                        0xC4, 0x01, 0x7B, 0x10, 0x3C, 0xCA, // vmovsd xmm15, [r10+r9*8]
+                        0xC4, 0x21, 0x03, 0x58, 0x7C, 0x03, disp, // vaddsd xmm15, xmm15, [rbx+r8+d8]
+                        0xC4, 0x01, 0x7B, 0x11, 0x3C, 0xCA, // vmovsd [r10+r9*8], xmm15
+                    ]
+                } else {
+                    &[
+                        0x4E, 0x8B, 0x5C, 0x03, disp, // mov r11, [rbx+r8+d8]
+                        0x4F, 0x89, 0x1C, 0xCA, // mov [r10+r9*8], r11
+                    ]
+                };
+                self.bytes(&[0x4D, 0x85, 0xC9]); // test r9, r9
+                self.bytes(&[0x78, body.len() as u8]); // js past the body
+                self.bytes(body);
+            }
+        }
+    }
+
     fn patch_rel32(&mut self, at: usize, target: usize) {
         let rel = target as i64 - (at as i64 + 4);
         self.code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
@@ -253,7 +328,7 @@ impl Plan {
     fn new(
         ops: &[Op],
         n_slots: usize,
-        n_live: usize,
+        (n_live, live_from): (usize, usize),
         groups: usize,
         values: &mut Vec<Value>,
     ) -> Self {
@@ -261,7 +336,7 @@ impl Plan {
         let new_value = |values: &mut Vec<Value>, slot: Slot, in_memory: bool, group: usize| {
             values.push(Value {
                 slot,
-                column: (slot as usize) < n_live,
+                column: (slot as usize) < n_live || slot as usize >= live_from,
                 group: group as u8,
                 uses: Vec::new(),
                 cursor: 0,
@@ -904,11 +979,16 @@ impl NativeProgram {
     /// Translates `ops` (verified by `Program::new`: every slot below `n_slots`, no destination
     /// among its op's sources); slots below `n_live` are the columns read and written. Two
     /// functions: one iterating over pairs of groups (8 lanes), one over single groups.
-    pub fn compile(ops: &[Op], n_slots: usize, n_live: usize) -> Option<Self> {
+    pub fn compile(
+        ops: &[Op],
+        n_slots: usize,
+        (n_live, live_from): (usize, usize),
+        io: &Io,
+    ) -> Option<Self> {
         if !available() || ops.is_empty() || n_slots > u32::MAX as usize / 64 {
             return None;
         }
-        let n_live = n_live.min(n_slots);
+        let live = (n_live.min(n_slots), live_from);
         let (mut asm, mut pool) = (Asm::default(), Pool::default());
         let mut entries = [0; 2];
         for (entry, groups) in entries.iter_mut().zip([1, 2]) {
@@ -916,7 +996,7 @@ impl NativeProgram {
                 asm.bytes(&[0xCC]); // int3 between functions
             }
             *entry = asm.code.len();
-            (asm, pool) = emit_function(asm, pool, ops, n_slots, n_live, groups);
+            (asm, pool) = emit_function(asm, pool, (ops, io), n_slots, live, groups);
         }
         let pool = pool.values.iter().map(|&x| [x; 4]).collect();
         let (code, len) = map_executable(&asm.code)?;
@@ -951,7 +1031,8 @@ impl NativeProgram {
     }
 }
 
-type Entry = unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4]);
+type Entry =
+    unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4], *const *mut f64);
 
 /// The callable part of a [`NativeProgram`]: its two functions and its literal pool.
 #[derive(Clone, Copy, Debug)]
@@ -974,15 +1055,34 @@ impl NativeEntry {
     /// columns of `n` values and `4 * groups <= n`.
     #[inline]
     pub unsafe fn run(&self, buf: &mut [f64], n: usize, groups: usize) {
+        // SAFETY: as the caller guarantees; a program without loads or scatters never reads
+        // the array table.
+        unsafe { self.run_io(buf, n, groups, std::ptr::null()) }
+    }
+
+    /// [`run`](Self::run) with the node arrays of the program's [`Io`].
+    ///
+    /// # Safety
+    /// As for [`run`](Self::run), and `arrays` must point to the base pointers of every array
+    /// the program's [`Io`] names, each valid for the node indices its lanes' node columns hold
+    /// (and for writes where scattered to), none overlapping `buf`.
+    #[inline]
+    pub unsafe fn run_io(
+        &self,
+        buf: &mut [f64],
+        n: usize,
+        groups: usize,
+        arrays: *const *mut f64,
+    ) {
         let (pairs, base) = (groups / 2, buf.as_mut_ptr());
         // SAFETY: the caller guarantees the buffer covers every column lane the code touches;
         // the single group after the pairs starts at lane 8 * pairs < n.
         unsafe {
             if pairs > 0 {
-                (self.pair)(base, n * 8, pairs, self.pool);
+                (self.pair)(base, n * 8, pairs, self.pool, arrays);
             }
             if groups % 2 == 1 {
-                (self.single)(base.add(8 * pairs), n * 8, 1, self.pool);
+                (self.single)(base.add(8 * pairs), n * 8, 1, self.pool, arrays);
             }
         }
     }
@@ -992,13 +1092,13 @@ impl NativeEntry {
 fn emit_function(
     asm: Asm,
     pool: Pool,
-    ops: &[Op],
+    (ops, io): (&[Op], &Io),
     n_slots: usize,
-    n_live: usize,
+    live: (usize, usize),
     groups: usize,
 ) -> (Asm, Pool) {
     let mut values = Vec::new();
-    let plan = Plan::new(ops, n_slots, n_live, groups, &mut values);
+    let plan = Plan::new(ops, n_slots, live, groups, &mut values);
     let mut g = Gen {
         asm,
         pool,
@@ -1013,10 +1113,16 @@ fn emit_function(
     }
     g.flush(plan.prelude);
     let top = g.asm.code.len();
+    for group in 0..groups as u8 {
+        g.asm.loads(io, group);
+    }
     for at in plan.prelude..plan.ops.len() {
         g.op(at, &plan);
     }
     g.flush(plan.ops.len());
+    for group in 0..groups as u8 {
+        g.asm.scatters(io, group);
+    }
     g.asm.bytes(&[0x48, 0x83, 0xC3, 32 * groups as u8]); // add rbx, 32 * groups
     g.asm.bytes(&[0x49, 0xFF, 0xCF]); // dec r15
     g.asm.bytes(&[0x0F, 0x85, 0, 0, 0, 0]); // jnz top
@@ -1035,7 +1141,7 @@ impl Gen {
         let a = &mut self.asm;
         a.bytes(&[0x55]); // push rbp
         a.bytes(&[0x48, 0x89, 0xE5]); // mov rbp, rsp
-        a.bytes(&[0x53, 0x41, 0x54, 0x41, 0x56, 0x41, 0x57]); // push rbx, r12, r14, r15
+        a.bytes(&[0x53, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57]); // push rbx, r12-r15
         a.bytes(&[0x48, 0x81, 0xEC]); // sub rsp, frame
         let frame_at = a.code.len();
         a.imm32(0);
@@ -1044,14 +1150,16 @@ impl Gen {
         a.bytes(&[0x49, 0x89, 0xF4]); // mov r12, rsi
         a.bytes(&[0x49, 0x89, 0xD7]); // mov r15, rdx
         a.bytes(&[0x49, 0x89, 0xCE]); // mov r14, rcx
+        a.bytes(&[0x4D, 0x89, 0xC5]); // mov r13, r8
         frame_at
     }
 
     fn epilogue(&mut self) {
         let a = &mut self.asm;
         a.bytes(&[0xC5, 0xF8, 0x77]); // vzeroupper
-        a.bytes(&[0x48, 0x8D, 0x65, 0xE0]); // lea rsp, [rbp - 32]
-        a.bytes(&[0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5C, 0x5B, 0x5D]); // pop r15, r14, r12, rbx, rbp
+        a.bytes(&[0x48, 0x8D, 0x65, 0xD8]); // lea rsp, [rbp - 40]
+        a.bytes(&[0x41, 0x5F, 0x41, 0x5E, 0x41, 0x5D, 0x41, 0x5C]); // pop r15, r14, r13, r12
+        a.bytes(&[0x5B, 0x5D]); // pop rbx, rbp
         a.bytes(&[0xC3]); // ret
     }
 }
@@ -1239,6 +1347,104 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Loads and scatters ([`Io`]) around random programs: machine code against the
+    /// interpreter, node arrays and columns compared bit for bit, with lanes on shuffled nodes
+    /// and padding lanes that must not be written.
+    #[test]
+    fn loads_and_scatters_match_the_interpreter() {
+        use super::super::bytecode::{node_bits, IoArrays, Load, Scatter, NO_NODE};
+        if !available() {
+            eprintln!("SKIPPED: no AVX2 on this machine; the interpreter runs everything");
+            return;
+        }
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for case in 0..200 {
+            let (n_live, n_slots) = (8 + rng.below(12), 30 + rng.below(20));
+            let n_ops = 1 + rng.below(80);
+            let base = random_program(&mut rng, n_ops, n_live, n_slots);
+            // Two node columns past the temporaries: one to load through, one (with padding
+            // lanes) to scatter through.
+            let (read_col, write_col) = (n_slots as Slot, n_slots as Slot + 1);
+            let mut io = Io::default();
+            for _ in 0..1 + rng.below(3) {
+                let (dst, array) = ((4 + rng.below(n_live - 4)) as Slot, rng.below(3) as u8);
+                io.loads.push(Load { dst, array, node: read_col });
+            }
+            for _ in 0..1 + rng.below(3) {
+                let (src, array) = (rng.below(n_live) as Slot, rng.below(3) as u8);
+                let add = rng.below(2) == 0;
+                io.scatters.push(Scatter { src, array, node: write_col, add });
+            }
+            let total = n_slots + 2;
+            let ops = base.ops().to_vec();
+            let interpreted = Program::with_io(ops.clone(), total, n_live, n_slots, io.clone())
+                .expect("valid io program");
+            let mut native = Program::with_io(ops, total, n_live, n_slots, io).expect("valid");
+            native.compile_native();
+            assert!(native.is_native());
+            let n = [4, 8, 16, 32][case % 4];
+            let real = n - rng.below(4);
+            let n_nodes = n + 5;
+            let mut nodes: Vec<usize> = (0..n_nodes).collect();
+            for i in (1..n_nodes).rev() {
+                nodes.swap(i, rng.below(i + 1));
+            }
+            let mut buf = vec![0.0; total * n];
+            for s in 0..n_slots {
+                let u = rng.value();
+                for i in 0..n {
+                    buf[s * n + i] = if s < 4 { u } else { rng.value() };
+                }
+            }
+            for i in 0..n {
+                buf[n_slots * n + i] = node_bits(nodes[i]);
+                buf[(n_slots + 1) * n + i] = if i < real { node_bits(nodes[i]) } else { NO_NODE };
+            }
+            let arrays: Vec<Vec<f64>> = (0..3)
+                .map(|_| (0..n_nodes).map(|_| rng.value()).collect())
+                .collect();
+            let run = |prog: &Program, mut buf: Vec<f64>, mut arrays: Vec<Vec<f64>>| {
+                let mut table = IoArrays::new();
+                for a in arrays.iter_mut() {
+                    table.write(a);
+                }
+                assert!(prog.run_io(&mut buf, n, &mut table));
+                (buf, arrays)
+            };
+            let (got, got_arrays) = run(&native, buf.clone(), arrays.clone());
+            let (want, want_arrays) = run(&interpreted, buf, arrays);
+            for s in (0..n_live).chain(n_slots..total) {
+                for i in 0..n {
+                    let (x, y) = (got[s * n + i], want[s * n + i]);
+                    assert!(same(x, y), "case {case}: slot {s} lane {i}: {x:e} vs {y:e}");
+                }
+            }
+            for (a, (x, y)) in got_arrays.iter().zip(&want_arrays).enumerate() {
+                for k in 0..n_nodes {
+                    assert!(same(x[k], y[k]), "case {case}: array {a} node {k}: {} vs {}", x[k], y[k]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn io_refuses_nodes_past_the_arrays() {
+        use super::super::bytecode::{node_bits, IoArrays, Load};
+        let io = Io {
+            loads: vec![Load { dst: 0, array: 0, node: 1 }],
+            scatters: vec![],
+        };
+        let prog = Program::with_io(vec![Op::Copy { d: 2, a: 0 }], 3, 3, 3, io).expect("valid");
+        let mut buf = vec![0.0, node_bits(7), 0.0];
+        let v = [1.0, 2.0];
+        let mut table = IoArrays::new();
+        table.read(&v);
+        assert!(!prog.run_io(&mut buf, 1, &mut table));
+        buf[1] = node_bits(1);
+        assert!(prog.run_io(&mut buf, 1, &mut table));
+        assert_eq!(buf[2], 2.0);
     }
 
     #[test]

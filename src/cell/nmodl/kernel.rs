@@ -246,6 +246,13 @@ impl CompiledMechanism {
                 p.compile_native();
             }
         }
+        if std::env::var_os("BMTOOL_PERF_MAP").is_some() {
+            for (entry, p) in c.programs() {
+                if let Some(code) = p.machine_code() {
+                    super::jit::perf_map(&format!("{}:{entry}", mech.name), code);
+                }
+            }
+        }
         Ok(c)
     }
 
