@@ -89,6 +89,7 @@ fn main() {
     let interpreted = |fast_exp| CompileOptions {
         fast_exp,
         native: false,
+        fused: false,
     };
     for (label, opts) in [
         (

@@ -45,7 +45,8 @@ pub struct CellArgs {
     pub libm_exp: bool,
 
     /// Run the mechanisms in bmtool's bytecode interpreter instead of translating them to machine
-    /// code (x86-64 with AVX2). Results are bit-identical; only slower. For comparisons.
+    /// code (x86-64 with AVX2), each step's values moved between the cell and the mechanisms by
+    /// separate passes. Results are bit-identical; only slower. For comparisons.
     #[arg(long, global = true)]
     pub no_jit: bool,
 

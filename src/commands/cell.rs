@@ -125,6 +125,7 @@ fn compile_options(args: &CellArgs) -> CompileOptions {
     CompileOptions {
         fast_exp: !args.libm_exp,
         native: !args.no_jit,
+        fused: !args.no_jit,
     }
 }
 

@@ -28,13 +28,17 @@
 //! the solver's interface; the adapter then feeds NaN into the membrane current, which the
 //! solver reports as a blow-up naming the section and time.
 
+mod fused;
+
 use std::sync::Arc;
+
+use fused::{Fused, NodeArray};
 
 use super::{
     GlobalSpec, IonId, IonUse, IonVariable, KernelContext, KernelState, LaneKey, MechanismData,
     MechanismInfo, MechanismKernel, MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
 };
-use crate::cell::nmodl::bytecode::padded_len;
+use crate::cell::nmodl::bytecode::{node_bits, padded_len, IoArrays, NO_NODE};
 use crate::cell::nmodl::ir::{IonField, MechKind, Role, Storage};
 use crate::cell::nmodl::{
     Catalogue, CompileOptions, CompiledMechanism, Env, IonColumns, IonPort, MechanismInstances,
@@ -64,6 +68,9 @@ pub struct CompiledKernel {
     /// The only current term, when there is one: (column, sign, its position in `ion_currents`
     /// if it is an ion current).
     single_term: Option<(usize, f64, Option<usize>)>,
+    /// A density mechanism's step as programs that load and scatter node values themselves
+    /// (see [`fused`]); None for point processes or when switched off.
+    fused: Option<Fused>,
 }
 
 /// Per-instance work buffers, allocated once per simulation at `initialize` and kept in
@@ -91,6 +98,8 @@ struct Buffers {
     /// Which node list of `KernelContext::v_lanes` is this mechanism's.
     lane_key: LaneKey,
     failed: bool,
+    /// The largest node in the fused programs' node columns (None: no such columns).
+    max_node: Option<usize>,
 }
 
 /// Where the lanes of the compiled columns sit on the tree.
@@ -379,15 +388,52 @@ impl CompiledKernel {
             writes,
             ion_currents,
             single_term,
+            fused: None,
         }
+        .with_fused()
+    }
+
+    /// Builds the fused programs of a density mechanism (compiled to machine code when its own
+    /// programs are).
+    fn with_fused(mut self) -> Self {
+        if self.info.kind != MechanismKind::Density {
+            return self;
+        }
+        let native = self.compiled.programs().iter().any(|(_, p)| p.is_native());
+        self.fused = Fused::new(&self).map(|mut f| {
+            if native {
+                f.current.compile_native();
+                if let Some(p) = &mut f.advance {
+                    p.compile_native();
+                }
+            }
+            if std::env::var_os("BMTOOL_PERF_MAP").is_some() {
+                let programs = [("current", Some(&f.current)), ("state", f.advance.as_ref())];
+                for (phase, p) in programs {
+                    if let Some(code) = p.and_then(|p| p.machine_code()) {
+                        let name = format!("{}:fused-{phase}", self.info.name);
+                        crate::cell::nmodl::jit::perf_map(&name, code);
+                    }
+                }
+            }
+            f
+        });
+        self
+    }
+
+    /// Without the fused programs: every step through the separate passes.
+    fn without_fused(mut self) -> Self {
+        self.fused = None;
+        self
     }
 
     /// Fresh buffers for the instances in `data`, with PARAMETERs and GLOBALs copied in.
     fn fresh(&self, data: &MechanismData) -> Buffers {
         let lanes = Lanes::new(&data.node);
         let n = lanes.node.len();
+        let extra = self.fused.as_ref().map_or(0, |f| f.extra);
         let mut b = Buffers {
-            inst: self.compiled.instantiate(n),
+            inst: self.compiled.instantiate_with_extra(n, extra),
             lanes,
             v: vec![0.0; n],
             ions: (0..self.info.ions.len())
@@ -399,6 +445,7 @@ impl CompiledKernel {
             env: None,
             lane_key: LaneKey::default(),
             failed: false,
+            max_node: None,
         };
         for (k, g) in self.info.globals.iter().enumerate() {
             // Names come from the compiled mechanism itself, so they resolve.
@@ -407,7 +454,62 @@ impl CompiledKernel {
                 .set_global(&mut b.inst, &g.name, data.globals[k]);
         }
         self.copy_parameters_in(data, &mut b);
+        if let Some(f) = &self.fused {
+            let lanes = &b.lanes;
+            let column = self.compiled.column_mut(&mut b.inst, f.node);
+            for (x, &node) in column.iter_mut().zip(&lanes.node) {
+                *x = node_bits(node);
+            }
+            let column = self.compiled.column_mut(&mut b.inst, f.write_node);
+            for (i, (x, &node)) in column.iter_mut().zip(&lanes.node).enumerate() {
+                *x = if i < lanes.n {
+                    node_bits(node)
+                } else {
+                    NO_NODE
+                };
+            }
+            let column = self.compiled.column_mut(&mut b.inst, f.runs);
+            column.fill(NO_NODE);
+            for (g, q) in lanes.instance_quads().iter().enumerate() {
+                if let Quad::Run(first) = *q {
+                    column[4 * g] = node_bits(first);
+                }
+            }
+            b.max_node = lanes.node.iter().copied().max();
+        }
         b
+    }
+
+    /// The fused program `pick` of this mechanism on `b`, with the node arrays: false (nothing
+    /// run) when there is none for this call (a point process, a failed run) so that the
+    /// separate passes run instead.
+    fn run_fused(
+        &self,
+        b: &mut Buffers,
+        ions: &[IonId],
+        ctx: &mut KernelContext,
+        pick: impl Fn(&Fused) -> Option<&crate::cell::nmodl::bytecode::Program>,
+    ) -> bool {
+        let Some(prog) = self.fused.as_ref().and_then(pick) else {
+            return false;
+        };
+        if b.failed || !density(ctx) {
+            return false;
+        }
+        self.set_env(b, env_of(ctx));
+        let mut arrays = IoArrays::new();
+        let sources = self.fused.as_ref().map_or(&[][..], |f| &f.arrays);
+        if !node_arrays(ctx, ions, sources, &mut arrays)
+            || b.max_node.is_none_or(|m| m >= arrays.min_len())
+        {
+            return false;
+        }
+        // SAFETY: the node columns were filled in `fresh` with this mechanism's nodes (all
+        // below `max_node`, checked against every array just above; padding lanes NO_NODE in
+        // the scatter column) and nothing writes them after: programs cannot (Program::with_io)
+        // and `write`/`copy_parameters_in` touch only RANGE columns. `node_arrays` gives every
+        // array the fused programs name, writable but `v`, which no fused program scatters to.
+        unsafe { b.inst.run_io_unchecked(prog, &mut arrays) }
     }
 
     fn copy_parameters_in(&self, data: &MechanismData, b: &mut Buffers) {
@@ -584,6 +686,9 @@ impl CompiledKernel {
 
     /// nocmodl's `nrn_cur` on this run's buffers (see [`MechanismKernel::current`]).
     fn current_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        if self.run_fused(b, ions, ctx, |f| Some(&f.current)) {
+            return;
+        }
         let single = self.single_term.filter(|_| density(ctx));
         self.prepare(b, ions, ctx, 0.001);
         self.compiled.current_in_place(&mut b.inst);
@@ -696,6 +801,12 @@ impl CompiledKernel {
 
     /// nocmodl's `nrn_state` on this run's buffers (see [`MechanismKernel::advance`]).
     fn advance_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
+        if self.run_fused(b, ions, ctx, |f| f.advance.as_ref()) {
+            if self.compiled.check_advanced(&b.inst, &env_of(ctx)).is_err() {
+                b.failed = true;
+            }
+            return;
+        }
         self.set_env(b, env_of(ctx));
         self.gather_ions(&self.state_reads, b, ions, ctx);
         self.set_v(b, ctx, 0.0);
@@ -708,6 +819,44 @@ impl CompiledKernel {
         }
         self.scatter(b, ions, ctx);
     }
+}
+
+/// Adds the node arrays `sources` names to `arrays`, in that order (false if a species is
+/// missing).
+fn node_arrays<'c>(
+    ctx: &'c mut KernelContext<'_>,
+    ions: &[IonId],
+    sources: &[NodeArray],
+    arrays: &mut IoArrays<'c>,
+) -> bool {
+    for source in sources {
+        let (ptr, len, writable) = match *source {
+            NodeArray::V => (ctx.v_mv.as_ptr().cast_mut(), ctx.v_mv.len(), false),
+            NodeArray::Rhs => (ctx.rhs.as_mut_ptr(), ctx.rhs.len(), true),
+            NodeArray::D => (ctx.d.as_mut_ptr(), ctx.d.len(), true),
+            NodeArray::Ion { k, field } => {
+                let Some(s) = ions.get(k).and_then(|id| ctx.ions.species.get_mut(id.0)) else {
+                    return false;
+                };
+                let a = match field {
+                    0 => &mut s.erev,
+                    1 => &mut s.current,
+                    2 => &mut s.conc_in,
+                    3 => &mut s.conc_out,
+                    _ => &mut s.dcurrent_dv,
+                };
+                (a.as_mut_ptr(), a.len(), true)
+            }
+        };
+        // SAFETY: each pointer comes from an array `ctx` borrows mutably (or, for `v`, shared
+        // and never written: `v` is only loaded) for `'c`; `sources` names each array once
+        // (fused::Arrays numbers them without repeats) and a mechanism's ions are distinct
+        // species, so no two entries overlap; nothing else touches them while the table is used.
+        if unsafe { arrays.raw(ptr, len, writable) }.is_none() {
+            return false;
+        }
+    }
+    true
 }
 
 /// An outward density current: `rhs -= i`, `d += g`, unscaled.
@@ -846,7 +995,15 @@ pub fn register_catalogue(
     let mut skipped = Vec::new();
     for name in catalogue.names() {
         match catalogue.compile_with(name, options) {
-            Some(Ok(compiled)) => registry.register(Arc::new(CompiledKernel::new(compiled))),
+            Some(Ok(compiled)) => {
+                let kernel = CompiledKernel::new(compiled);
+                let kernel = if options.fused {
+                    kernel
+                } else {
+                    kernel.without_fused()
+                };
+                registry.register(Arc::new(kernel))
+            }
             Some(Err(e)) => skipped.push((name.to_string(), e)),
             None => {}
         }

@@ -202,6 +202,54 @@ impl Op {
             | Op::Fill { d, .. } => d,
         }
     }
+    /// The op with every slot passed through `f`.
+    pub fn map_slots(self, f: impl Fn(Slot) -> Slot) -> Op {
+        match self {
+            Op::Bin { op, d, a, b } => Op::Bin {
+                op,
+                d: f(d),
+                a: f(a),
+                b: f(b),
+            },
+            Op::Un { op, d, a } => Op::Un {
+                op,
+                d: f(d),
+                a: f(a),
+            },
+            Op::Select { d, m, a, b } => Op::Select {
+                d: f(d),
+                m: f(m),
+                a: f(a),
+                b: f(b),
+            },
+            Op::Copy { d, a } => Op::Copy { d: f(d), a: f(a) },
+            Op::UniformBin { op, d, a, b } => Op::UniformBin {
+                op,
+                d: f(d),
+                a: f(a),
+                b: f(b),
+            },
+            Op::UniformUn { op, d, a } => Op::UniformUn {
+                op,
+                d: f(d),
+                a: f(a),
+            },
+            Op::BinCK { op, d, a, k } => Op::BinCK {
+                op,
+                d: f(d),
+                a: f(a),
+                k,
+            },
+            Op::BinKC { op, d, k, b } => Op::BinKC {
+                op,
+                d: f(d),
+                k,
+                b: f(b),
+            },
+            Op::Fill { d, k } => Op::Fill { d: f(d), k },
+        }
+    }
+
     /// The slots the op reads, in operand order (a Select's mask first).
     pub fn sources(&self) -> [Option<Slot>; 3] {
         match *self {
@@ -239,6 +287,10 @@ pub const NO_NODE: f64 = f64::from_bits(u64::MAX);
 pub struct Io {
     pub loads: Vec<Load>,
     pub scatters: Vec<Scatter>,
+    /// A column whose first lane of each group of 4 holds the group's first node when its
+    /// four lanes scatter to four consecutive nodes ([`NO_NODE`] otherwise): machine code then
+    /// scatters the group as one vector. Only a hint: results are the same without it.
+    pub runs: Option<Slot>,
 }
 
 /// `buf[dst][i] = array[node of lane i]`.
@@ -266,16 +318,19 @@ impl Io {
     /// Slots of node columns (read by loads and scatters).
     fn node_slots(&self) -> impl Iterator<Item = Slot> + '_ {
         let loads = self.loads.iter().map(|l| l.node);
-        loads.chain(self.scatters.iter().map(|s| s.node))
+        loads
+            .chain(self.scatters.iter().map(|s| s.node))
+            .chain(self.runs)
     }
 }
 
 /// The node arrays of one [`Program::run_io`] call, by number.
 pub struct IoArrays<'a> {
     ptr: [*mut f64; MAX_ARRAYS],
-    len: [usize; MAX_ARRAYS],
-    writable: [bool; MAX_ARRAYS],
+    /// Bit `k`: array `k` may be written.
+    writable: u32,
     count: usize,
+    min_len: usize,
     _borrow: std::marker::PhantomData<&'a mut [f64]>,
 }
 
@@ -283,9 +338,9 @@ impl<'a> IoArrays<'a> {
     pub fn new() -> Self {
         Self {
             ptr: [std::ptr::null_mut(); MAX_ARRAYS],
-            len: [0; MAX_ARRAYS],
-            writable: [false; MAX_ARRAYS],
+            writable: 0,
             count: 0,
+            min_len: usize::MAX,
             _borrow: std::marker::PhantomData,
         }
     }
@@ -300,12 +355,44 @@ impl<'a> IoArrays<'a> {
         self.push(a.as_mut_ptr(), a.len(), true)
     }
 
+    /// The shortest array's length (0 when there is none).
+    pub fn min_len(&self) -> usize {
+        if self.count == 0 {
+            0
+        } else {
+            self.min_len
+        }
+    }
+
+    /// How many arrays there are.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn writable(&self, k: usize) -> bool {
+        self.writable & (1 << k) != 0
+    }
+
+    /// Adds an array by pointer (see [`read`](Self::read) / [`write`](Self::write)).
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads (and writes, if `writable`) of `len` values for `'a`, and
+    /// no other reference may use that memory while this table is in use.
+    #[inline]
+    pub unsafe fn raw(&mut self, ptr: *mut f64, len: usize, writable: bool) -> Option<u8> {
+        self.push(ptr, len, writable)
+    }
+
+    #[inline]
     fn push(&mut self, ptr: *mut f64, len: usize, writable: bool) -> Option<u8> {
         let k = self.count;
-        if k == MAX_ARRAYS {
-            return None;
-        }
-        (self.ptr[k], self.len[k], self.writable[k]) = (ptr, len, writable);
+        *self.ptr.get_mut(k)? = ptr;
+        self.writable |= u32::from(writable) << k;
+        self.min_len = self.min_len.min(len);
         self.count += 1;
         Some(k as u8)
     }
@@ -490,14 +577,20 @@ impl Program {
         if let Some(s) = slots.chain(io.node_slots()).find(|&s| !live(s)) {
             return Err(format!("io slot {s} is not a column"));
         }
-        if let Some(s) = io.node_slots().find(|&s| p.ops.iter().any(|op| op.dst() == s)) {
+        if let Some(s) = io
+            .node_slots()
+            .find(|&s| p.ops.iter().any(|op| op.dst() == s))
+        {
             return Err(format!("node column {s} is written by an op"));
         }
         if io.loads.iter().any(|l| io.node_slots().any(|s| s == l.dst)) {
             return Err("a load writes a node column".into());
         }
         let arrays = io.loads.iter().map(|l| l.array);
-        if arrays.chain(io.scatters.iter().map(|s| s.array)).any(|a| a as usize >= MAX_ARRAYS) {
+        if arrays
+            .chain(io.scatters.iter().map(|s| s.array))
+            .any(|a| a as usize >= MAX_ARRAYS)
+        {
             return Err("array number out of range".into());
         }
         p.io = io;
@@ -632,18 +725,35 @@ impl Program {
         if buf.len() < self.n_slots * n || !self.io_fits(buf, n, arrays) {
             return false;
         }
-        if let Some((_, entry)) = self.native.as_ref().filter(|_| n % 4 == 0) {
-            // SAFETY: `buf` covers every slot for `n` lanes; every node index a lane loads or
-            // scatters through is inside its array, which is writable where scattered to
-            // (`io_fits`); the arrays are distinct live borrows (`IoArrays`).
+        // SAFETY: just checked.
+        unsafe { self.run_io_unchecked(buf, n, arrays) };
+        true
+    }
+
+    /// [`run_io`](Self::run_io) without its checks, for a caller that made them once (its node
+    /// columns never change) and checks only the arrays' lengths per call
+    /// ([`IoArrays::min_len`]).
+    ///
+    /// # Safety
+    /// `buf` must hold every slot for `n` lanes, every array the [`Io`] names must be in
+    /// `arrays` (writable where scattered to), and every lane's node index must be inside the
+    /// arrays loaded or scattered through its column (or be [`NO_NODE`] for scatters).
+    pub unsafe fn run_io_unchecked(&self, buf: &mut [f64], n: usize, arrays: &mut IoArrays<'_>) {
+        if let Some((_, entry)) = self
+            .native
+            .as_ref()
+            .filter(|_| n.is_multiple_of(4) && n > 0)
+        {
+            // SAFETY: as the caller guarantees; the arrays are distinct live borrows
+            // (`IoArrays`), none of them `buf`.
             unsafe { entry.run_io(buf, n, n / 4, arrays.ptr.as_ptr()) };
-            return true;
+            return;
         }
         let node = |buf: &[f64], s: Slot, i: usize| buf[s as usize * n + i].to_bits();
         for l in &self.io.loads {
             for i in 0..n {
                 let k = node(buf, l.node, i) as usize;
-                // SAFETY: `k` is below the array's length (`io_fits`).
+                // SAFETY: `k` is below the array's length (the caller's guarantee).
                 buf[l.dst as usize * n + i] = unsafe { *arrays.ptr[l.array as usize].add(k) };
             }
         }
@@ -655,14 +765,14 @@ impl Program {
                     continue;
                 }
                 let x = buf[s.src as usize * n + i];
-                // SAFETY: `k` is below the length of the array, which is writable (`io_fits`).
+                // SAFETY: `k` is below the length of the array, which is writable (the
+                // caller's guarantee).
                 unsafe {
                     let at = arrays.ptr[s.array as usize].add(k as usize);
                     *at = if s.add { *at + x } else { x };
                 }
             }
         }
-        true
     }
 
     /// Whether every array the [`Io`] names is given (writable where scattered to) and every
@@ -670,17 +780,40 @@ impl Program {
     fn io_fits(&self, buf: &[f64], n: usize, arrays: &IoArrays<'_>) -> bool {
         let inside = |node: Slot, array: u8, scatter: bool| {
             let a = array as usize;
-            if a >= arrays.count || (scatter && !arrays.writable[a]) {
+            if a >= arrays.count || (scatter && !arrays.writable(a)) {
                 return false;
             }
             let column = &buf[node as usize * n..node as usize * n + n];
             column.iter().all(|x| {
                 let k = x.to_bits();
-                (scatter && k == NO_NODE.to_bits()) || k < arrays.len[a] as u64
+                (scatter && k == NO_NODE.to_bits()) || k < arrays.min_len as u64
             })
         };
         let loads = self.io.loads.iter().all(|l| inside(l.node, l.array, false));
-        loads && self.io.scatters.iter().all(|s| inside(s.node, s.array, true))
+        let scatters = self
+            .io
+            .scatters
+            .iter()
+            .all(|s| inside(s.node, s.array, true));
+        loads && scatters && self.runs_fit(buf, n)
+    }
+
+    /// Whether each group the runs column marks scatters, through every scatter's node column,
+    /// to the four consecutive nodes it names (so the vector path writes what the lanes would).
+    fn runs_fit(&self, buf: &[f64], n: usize) -> bool {
+        let Some(runs) = self.io.runs else {
+            return true;
+        };
+        let at = |s: Slot, i: usize| buf[s as usize * n + i].to_bits();
+        (0..n / 4).all(|g| {
+            let first = at(runs, 4 * g);
+            first == NO_NODE.to_bits()
+                || self
+                    .io
+                    .scatters
+                    .iter()
+                    .all(|s| (0..4).all(|j| at(s.node, 4 * g + j) == first.wrapping_add(j as u64)))
+        })
     }
 
     /// The interpreter: chunk mode where whole chunks fit, row mode for the rest.

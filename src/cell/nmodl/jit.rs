@@ -35,8 +35,16 @@ use super::bytecode::{Bin, Io, Op, Slot, Un, EXP_COEFFS, EXP_LN2_HI, EXP_LN2_LO,
 pub fn perf_map(name: &str, code: &[u8]) {
     use std::io::Write;
     let path = format!("/tmp/perf-{}.map", std::process::id());
-    let line = format!("{:x} {:x} nmodl:{name}\n", code.as_ptr() as usize, code.len());
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    let line = format!(
+        "{:x} {:x} nmodl:{name}\n",
+        code.as_ptr() as usize,
+        code.len()
+    );
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = f.write_all(line.as_bytes());
     }
 }
@@ -188,37 +196,59 @@ impl Asm {
         self.bytes(&[0x4C, 0x8B, 0x4C, 0x03, 32 * group + 8 * lane]); // mov r9, [rbx+rax+d8]
     }
 
-    /// The program's loads for group `group` of this iteration: each lane's node value from
-    /// its array into the destination column (64-bit integer moves: bits unchanged).
+    /// The program's loads for group `group` of this iteration: the four lanes' node values
+    /// gathered from the array (vgatherqpd: bits unchanged) and stored to the destination
+    /// column as one vector, which the program's own vector loads then read straight from the
+    /// store buffer.
     fn loads(&mut self, io: &Io, group: u8) {
         for l in &io.loads {
             self.col_offset(l.node);
-            self.col_offset_r8(l.dst);
+            self.load(S14, Rm::Col(group)); // node indices
+            self.vex(1, false, true, S13, S13, Rm::Reg(S13), 0x76); // vpcmpeqd: all-ones mask
             self.array_base(l.array);
-            for lane in 0..4 {
-                self.node_index(group, lane);
-                self.bytes(&[0x4F, 0x8B, 0x1C, 0xCA]); // mov r11, [r10 + r9*8]
-                self.bytes(&[0x4E, 0x89, 0x5C, 0x03, 32 * group + 8 * lane]); // mov [rbx+r8+d8], r11
-            }
+            self.bytes(&[0xC4, 0x02, 0x95, 0x93, 0x3C, 0xF2]); // vgatherqpd ymm15, [r10+ymm14*8], ymm13
+            self.col_offset(l.dst);
+            self.store(Rm::Col(group), S15);
         }
     }
 
-    /// The program's scatters for group `group`, lane by lane, skipping [`NO_NODE`] lanes
-    /// (negative as an integer): `array[node] = array[node] + x` (vaddsd) or `= x`.
+    /// The program's scatters for group `group`: `array[node] = array[node] + x` (vaddsd) or
+    /// `= x` lane by lane, skipping [`NO_NODE`] lanes (negative as an integer); a group the
+    /// runs column marks as four consecutive nodes goes as one vector (vaddpd: the same sums).
     ///
     /// [`NO_NODE`]: super::bytecode::NO_NODE
     fn scatters(&mut self, io: &Io, group: u8) {
         for s in &io.scatters {
-            self.col_offset(s.node);
             self.col_offset_r8(s.src);
             self.array_base(s.array);
+            let mut done = None;
+            if let Some(runs) = io.runs {
+                self.col_offset(runs);
+                self.node_index(group, 0);
+                self.bytes(&[0x4D, 0x85, 0xC9]); // test r9, r9
+                self.bytes(&[0x0F, 0x88, 0, 0, 0, 0]); // js lanes
+                let to_lanes = self.code.len() - 4;
+                let disp = 32 * group;
+                if s.add {
+                    self.bytes(&[0xC4, 0x01, 0x7D, 0x10, 0x3C, 0xCA]); // vmovupd ymm15, [r10+r9*8]
+                    self.bytes(&[0xC4, 0x21, 0x05, 0x58, 0x7C, 0x03, disp]); // vaddpd ymm15, ymm15, [rbx+r8+d8]
+                } else {
+                    self.bytes(&[0xC4, 0x21, 0x7D, 0x10, 0x7C, 0x03, disp]); // vmovupd ymm15, [rbx+r8+d8]
+                }
+                self.bytes(&[0xC4, 0x01, 0x7D, 0x11, 0x3C, 0xCA]); // vmovupd [r10+r9*8], ymm15
+                self.bytes(&[0xE9, 0, 0, 0, 0]); // jmp done
+                done = Some(self.code.len() - 4);
+                let here = self.code.len();
+                self.patch_rel32(to_lanes, here);
+            }
+            self.col_offset(s.node);
             for lane in 0..4 {
                 let disp = 32 * group + 8 * lane;
-                self.node_index(group, lane);
                 let body: &[u8] = if s.add {
                     &[
                         0xC4, 0x01, 0x7B, 0x10, 0x3C, 0xCA, // vmovsd xmm15, [r10+r9*8]
-                        0xC4, 0x21, 0x03, 0x58, 0x7C, 0x03, disp, // vaddsd xmm15, xmm15, [rbx+r8+d8]
+                        0xC4, 0x21, 0x03, 0x58, 0x7C, 0x03,
+                        disp, // vaddsd xmm15, xmm15, [rbx+r8+d8]
                         0xC4, 0x01, 0x7B, 0x11, 0x3C, 0xCA, // vmovsd [r10+r9*8], xmm15
                     ]
                 } else {
@@ -227,9 +257,14 @@ impl Asm {
                         0x4F, 0x89, 0x1C, 0xCA, // mov [r10+r9*8], r11
                     ]
                 };
+                self.node_index(group, lane);
                 self.bytes(&[0x4D, 0x85, 0xC9]); // test r9, r9
                 self.bytes(&[0x78, body.len() as u8]); // js past the body
                 self.bytes(body);
+            }
+            if let Some(at) = done {
+                let here = self.code.len();
+                self.patch_rel32(at, here);
             }
         }
     }
@@ -368,6 +403,10 @@ impl Plan {
                 let hoist = is_uniform(op) && srcs.iter().all(|&s| before_loop[s]);
                 let d = op.dst();
                 let replaces = current[g][d as usize].filter(|&v| values[v].column);
+                if let Some(old) = replaces.filter(|&v| !values[v].in_memory) {
+                    // Overwritten within the pass: its value never needs to reach the column.
+                    values[old].column = false;
+                }
                 let v = new_value(values, d, false, g);
                 before_loop.push(hoist);
                 renamed.push((*op, srcs, v, replaces, hoist));
@@ -831,7 +870,12 @@ impl Gen {
         self.arg_address(6, Src::Value(d));
         self.arg_address(2, a);
         self.arg_address(1, b.unwrap_or(a));
-        let code = callee.code() | (u64::from(uniform) << 32);
+        let mut code = callee.code() | (u64::from(uniform) << 32);
+        if uniform {
+            // A site number for the call-out's memo (see `callout`).
+            let site = MEMO_SITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            code |= (site % MEMO_LEN as u64) << 40;
+        }
         self.asm.bytes(&[0x48, 0xBF]); // mov rdi, imm64
         self.asm.bytes(&code.to_le_bytes());
         self.asm.bytes(&[0x48, 0xB8]); // mov rax, imm64
@@ -896,8 +940,37 @@ impl Callee {
     }
 }
 
+/// Entries of the per-thread memo of uniform call-outs.
+const MEMO_LEN: usize = 1024;
+/// Uniform call-out sites emitted so far (numbering their memo entries).
+static MEMO_SITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// Per call site (modulo [`MEMO_LEN`]): the last (code, a, b) of a uniform call-out and its
+    /// result. Uniform operands (`celsius`, GLOBALs, literals) rarely change between calls, so
+    /// `q10^((celsius - 24)/10)` and the like are computed once per run instead of every step;
+    /// the operations are pure, so a hit gives the bits a call would.
+    static MEMO: std::cell::RefCell<Vec<(u64, u64, u64, f64)>> =
+        std::cell::RefCell::new(vec![(u64::MAX, 0, 0, 0.0); MEMO_LEN]);
+}
+
+/// `eval(x, y)` through the memo entry of `code`'s site.
+fn memoised(code: u64, x: f64, y: f64, eval: impl Fn(f64, f64) -> f64) -> f64 {
+    let site = (code >> 40) as usize % MEMO_LEN;
+    MEMO.with_borrow_mut(|memo| {
+        let e = &mut memo[site];
+        if e.0 == code && e.1 == x.to_bits() && e.2 == y.to_bits() {
+            return e.3;
+        }
+        let r = eval(x, y);
+        *e = (code, x.to_bits(), y.to_bits(), r);
+        r
+    })
+}
+
 /// Four lanes of one Rust operation for generated code: `d[i] = op(a[i], b[i])`, or with bit 32
-/// of `code` set, `op(a[0], b[0])` in every lane (a uniform op).
+/// of `code` set, `op(a[0], b[0])` in every lane (a uniform op, memoised per call site: bits
+/// 40.. of `code`).
 ///
 /// # Safety
 /// `d` must be valid for 4 writes, `a` and `b` for 4 reads (1 when uniform), not overlapping `d`.
@@ -914,7 +987,7 @@ unsafe extern "sysv64" fn callout(code: u64, d: *mut f64, a: *const f64, b: *con
     // SAFETY: the caller passes homes of 4 lanes each (columns, spill slots or pool entries).
     unsafe {
         if uniform {
-            let x = eval(*a, *b);
+            let x = memoised(code, *a, *b, eval);
             for i in 0..4 {
                 *d.add(i) = x;
             }
@@ -1031,8 +1104,7 @@ impl NativeProgram {
     }
 }
 
-type Entry =
-    unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4], *const *mut f64);
+type Entry = unsafe extern "sysv64" fn(*mut f64, usize, usize, *const [f64; 4], *const *mut f64);
 
 /// The callable part of a [`NativeProgram`]: its two functions and its literal pool.
 #[derive(Clone, Copy, Debug)]
@@ -1067,13 +1139,7 @@ impl NativeEntry {
     /// the program's [`Io`] names, each valid for the node indices its lanes' node columns hold
     /// (and for writes where scattered to), none overlapping `buf`.
     #[inline]
-    pub unsafe fn run_io(
-        &self,
-        buf: &mut [f64],
-        n: usize,
-        groups: usize,
-        arrays: *const *mut f64,
-    ) {
+    pub unsafe fn run_io(&self, buf: &mut [f64], n: usize, groups: usize, arrays: *const *mut f64) {
         let (pairs, base) = (groups / 2, buf.as_mut_ptr());
         // SAFETY: the caller guarantees the buffer covers every column lane the code touches;
         // the single group after the pairs starts at lane 8 * pairs < n.
@@ -1367,17 +1433,28 @@ mod tests {
             // Two node columns past the temporaries: one to load through, one (with padding
             // lanes) to scatter through.
             let (read_col, write_col) = (n_slots as Slot, n_slots as Slot + 1);
+            let runs_col = n_slots as Slot + 2;
             let mut io = Io::default();
             for _ in 0..1 + rng.below(3) {
                 let (dst, array) = ((4 + rng.below(n_live - 4)) as Slot, rng.below(3) as u8);
-                io.loads.push(Load { dst, array, node: read_col });
+                io.loads.push(Load {
+                    dst,
+                    array,
+                    node: read_col,
+                });
             }
             for _ in 0..1 + rng.below(3) {
                 let (src, array) = (rng.below(n_live) as Slot, rng.below(3) as u8);
                 let add = rng.below(2) == 0;
-                io.scatters.push(Scatter { src, array, node: write_col, add });
+                io.scatters.push(Scatter {
+                    src,
+                    array,
+                    node: write_col,
+                    add,
+                });
             }
-            let total = n_slots + 2;
+            io.runs = Some(runs_col);
+            let total = n_slots + 3;
             let ops = base.ops().to_vec();
             let interpreted = Program::with_io(ops.clone(), total, n_live, n_slots, io.clone())
                 .expect("valid io program");
@@ -1387,9 +1464,12 @@ mod tests {
             let n = [4, 8, 16, 32][case % 4];
             let real = n - rng.below(4);
             let n_nodes = n + 5;
+            // Nodes in order (every whole group a run) or shuffled.
             let mut nodes: Vec<usize> = (0..n_nodes).collect();
-            for i in (1..n_nodes).rev() {
-                nodes.swap(i, rng.below(i + 1));
+            if case % 8 >= 4 {
+                for i in (1..n_nodes).rev() {
+                    nodes.swap(i, rng.below(i + 1));
+                }
             }
             let mut buf = vec![0.0; total * n];
             for s in 0..n_slots {
@@ -1400,7 +1480,16 @@ mod tests {
             }
             for i in 0..n {
                 buf[n_slots * n + i] = node_bits(nodes[i]);
-                buf[(n_slots + 1) * n + i] = if i < real { node_bits(nodes[i]) } else { NO_NODE };
+                buf[(n_slots + 1) * n + i] = if i < real {
+                    node_bits(nodes[i])
+                } else {
+                    NO_NODE
+                };
+                let group = i - i % 4;
+                let run = i % 4 == 0
+                    && group + 4 <= real
+                    && (0..4).all(|j| nodes[group + j] == nodes[group] + j);
+                buf[(n_slots + 2) * n + i] = if run { node_bits(nodes[i]) } else { NO_NODE };
             }
             let arrays: Vec<Vec<f64>> = (0..3)
                 .map(|_| (0..n_nodes).map(|_| rng.value()).collect())
@@ -1423,7 +1512,12 @@ mod tests {
             }
             for (a, (x, y)) in got_arrays.iter().zip(&want_arrays).enumerate() {
                 for k in 0..n_nodes {
-                    assert!(same(x[k], y[k]), "case {case}: array {a} node {k}: {} vs {}", x[k], y[k]);
+                    assert!(
+                        same(x[k], y[k]),
+                        "case {case}: array {a} node {k}: {} vs {}",
+                        x[k],
+                        y[k]
+                    );
                 }
             }
         }
@@ -1433,8 +1527,13 @@ mod tests {
     fn io_refuses_nodes_past_the_arrays() {
         use super::super::bytecode::{node_bits, IoArrays, Load};
         let io = Io {
-            loads: vec![Load { dst: 0, array: 0, node: 1 }],
+            loads: vec![Load {
+                dst: 0,
+                array: 0,
+                node: 1,
+            }],
             scatters: vec![],
+            runs: None,
         };
         let prog = Program::with_io(vec![Op::Copy { d: 2, a: 0 }], 3, 3, 3, io).expect("valid");
         let mut buf = vec![0.0, node_bits(7), 0.0];

@@ -47,7 +47,7 @@
 //! the four reference cells plus bio_net's KINETIC NaV, under a voltage-clamp protocol, agree to
 //! 1.1e-9 relative (the clamp's own 2e-8 mV error).
 
-use super::bytecode::{Program, Slot};
+use super::bytecode::{IoArrays, Program, Slot};
 use super::error::NmodlError;
 use super::ir::*;
 use super::lower::{allocate, DerivMode, Layout, Lowered, Lowerer};
@@ -82,6 +82,10 @@ pub struct CompileOptions {
     /// with AVX2): the same operations, bit-identical results, several times faster than the
     /// bytecode interpreter. On by default.
     pub native: bool,
+    /// Let a solver adapter run each density mechanism's step as one program that loads and
+    /// scatters node values itself (`mechanism::compiled`'s fused path): the same operations,
+    /// bit-identical results, fewer passes. On by default.
+    pub fused: bool,
 }
 
 impl Default for CompileOptions {
@@ -89,6 +93,7 @@ impl Default for CompileOptions {
         Self {
             fast_exp: true,
             native: true,
+            fused: true,
         }
     }
 }
@@ -209,6 +214,26 @@ pub struct MechanismInstances {
 }
 
 impl MechanismInstances {
+    /// Runs a caller's program with loads and scatters ([`Program::run_io`]) over these
+    /// instances' columns (see [`CompiledMechanism::instantiate_with_extra`]).
+    pub fn run_io(&mut self, prog: &Program, arrays: &mut IoArrays<'_>) -> bool {
+        prog.run_io(&mut self.buf, self.n, arrays)
+    }
+
+    /// [`run_io`](Self::run_io) with only the buffer's size checked (false: too small, nothing
+    /// run), see [`Program::run_io_unchecked`].
+    ///
+    /// # Safety
+    /// As for [`Program::run_io_unchecked`]: the arrays and node columns.
+    pub unsafe fn run_io_unchecked(&mut self, prog: &Program, arrays: &mut IoArrays<'_>) -> bool {
+        if self.buf.len() < prog.n_slots() * self.n {
+            return false;
+        }
+        // SAFETY: the buffer covers the program's columns; the rest as the caller guarantees.
+        unsafe { prog.run_io_unchecked(&mut self.buf, self.n, arrays) };
+        true
+    }
+
     pub fn len(&self) -> usize {
         self.n
     }
@@ -521,6 +546,39 @@ impl CompiledMechanism {
         }
     }
 
+    /// [`instantiate`](Self::instantiate) with `extra` more columns after
+    /// [`n_columns`](Self::n_columns) (zeros), which no program of the mechanism touches: room
+    /// for a caller's own programs over the same instances.
+    pub fn instantiate_with_extra(&self, n: usize, extra: usize) -> MechanismInstances {
+        let mut inst = self.instantiate(n);
+        inst.buf.resize((self.n_slots + extra) * n, 0.0);
+        inst
+    }
+
+    /// The BREAKPOINT program (without its SOLVEs), as [`current_in_place`](Self::current_in_place)
+    /// runs it.
+    pub fn current_program(&self) -> &Program {
+        &self.current
+    }
+
+    /// The state update's programs in order, when every one is explicit (no Newton solve), as
+    /// [`advance_in_place`](Self::advance_in_place) runs them.
+    pub fn explicit_state_programs(&self) -> Option<Vec<&Program>> {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                StateStep::Explicit(p) => Some(p),
+                StateStep::Implicit { .. } => None,
+            })
+            .collect()
+    }
+
+    /// The check [`advance_in_place`](Self::advance_in_place) makes after its programs: every
+    /// STATE finite, or an error naming the first that is not.
+    pub fn check_advanced(&self, inst: &MechanismInstances, env: &Env) -> Result<(), NmodlError> {
+        self.check_states(inst, env)
+    }
+
     fn var_named(&self, name: &str) -> Option<VarId> {
         self.mech.var(name).or_else(|| {
             let base = name.strip_suffix(&format!("_{}", self.mech.name))?;
@@ -769,7 +827,7 @@ impl CompiledMechanism {
     /// The BREAKPOINT block (without its SOLVEs) on columns the caller filled; the current terms
     /// of [`Ports`] then hold this evaluation's currents.
     pub fn current_in_place(&self, inst: &mut MechanismInstances) {
-        if inst.buf.len() == self.n_slots * inst.n {
+        if inst.buf.len() >= self.n_slots * inst.n {
             self.current.run(&mut inst.buf, inst.n);
         }
     }
@@ -831,7 +889,7 @@ impl CompiledMechanism {
 
     /// `inst` must come from this mechanism's `instantiate` (its columns match the programs).
     fn check_instances(&self, inst: &MechanismInstances) -> Result<(), NmodlError> {
-        if inst.buf.len() == self.n_slots * inst.n && inst.ion_current.len() == self.ion_io.len() {
+        if inst.buf.len() >= self.n_slots * inst.n && inst.ion_current.len() == self.ion_io.len() {
             Ok(())
         } else {
             Err(NmodlError::Runtime {
