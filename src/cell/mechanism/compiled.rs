@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use fused::{Fused, NodeArray};
 
+use super::ions::IonSpecies;
 use super::{
     GlobalSpec, IonId, IonUse, IonVariable, KernelContext, KernelState, LaneKey, MechanismData,
     MechanismInfo, MechanismKernel, MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
@@ -98,8 +99,11 @@ struct Buffers {
     /// Which node list of `KernelContext::v_lanes` is this mechanism's.
     lane_key: LaneKey,
     failed: bool,
-    /// The largest node in the fused programs' node columns (None: no such columns).
+    /// The largest node in the fused programs' node columns (None: no such columns or no
+    /// fused programs for this data's ions).
     max_node: Option<usize>,
+    /// Where the fused programs' ion arrays are.
+    ion_arrays: Vec<IonArrayAt>,
 }
 
 /// Where the lanes of the compiled columns sit on the tree.
@@ -446,6 +450,7 @@ impl CompiledKernel {
             lane_key: LaneKey::default(),
             failed: false,
             max_node: None,
+            ion_arrays: Vec::new(),
         };
         for (k, g) in self.info.globals.iter().enumerate() {
             // Names come from the compiled mechanism itself, so they resolve.
@@ -475,7 +480,10 @@ impl CompiledKernel {
                     column[4 * g] = node_bits(first);
                 }
             }
-            b.max_node = lanes.node.iter().copied().max();
+            if let Some(at) = ion_arrays_at(&f.arrays, &data.ions) {
+                b.ion_arrays = at;
+                b.max_node = lanes.node.iter().copied().max();
+            }
         }
         b
     }
@@ -486,7 +494,6 @@ impl CompiledKernel {
     fn run_fused(
         &self,
         b: &mut Buffers,
-        ions: &[IonId],
         ctx: &mut KernelContext,
         pick: impl Fn(&Fused) -> Option<&crate::cell::nmodl::bytecode::Program>,
     ) -> bool {
@@ -498,8 +505,7 @@ impl CompiledKernel {
         }
         self.set_env(b, env_of(ctx));
         let mut arrays = IoArrays::new();
-        let sources = self.fused.as_ref().map_or(&[][..], |f| &f.arrays);
-        if !node_arrays(ctx, ions, sources, &mut arrays)
+        if !node_arrays(ctx, &b.ion_arrays, &mut arrays)
             || b.max_node.is_none_or(|m| m >= arrays.min_len())
         {
             return false;
@@ -686,7 +692,7 @@ impl CompiledKernel {
 
     /// nocmodl's `nrn_cur` on this run's buffers (see [`MechanismKernel::current`]).
     fn current_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
-        if self.run_fused(b, ions, ctx, |f| Some(&f.current)) {
+        if self.run_fused(b, ctx, |f| Some(&f.current)) {
             return;
         }
         let single = self.single_term.filter(|_| density(ctx));
@@ -801,7 +807,7 @@ impl CompiledKernel {
 
     /// nocmodl's `nrn_state` on this run's buffers (see [`MechanismKernel::advance`]).
     fn advance_on(&self, b: &mut Buffers, ions: &[IonId], ctx: &mut KernelContext) {
-        if self.run_fused(b, ions, ctx, |f| f.advance.as_ref()) {
+        if self.run_fused(b, ctx, |f| f.advance.as_ref()) {
             if self.compiled.check_advanced(&b.inst, &env_of(ctx)).is_err() {
                 b.failed = true;
             }
@@ -821,42 +827,65 @@ impl CompiledKernel {
     }
 }
 
-/// Adds the node arrays `sources` names to `arrays`, in that order (false if a species is
-/// missing).
+/// Where each ion array of a fused program lives: (species, byte offset of the field in
+/// [`IonSpecies`]), resolved once per run in `fresh`.
+type IonArrayAt = (usize, usize);
+
+/// The ion arrays `sources` names (after `v`, `rhs`, `d`) for the species of `ions`.
+fn ion_arrays_at(sources: &[NodeArray], ions: &[IonId]) -> Option<Vec<IonArrayAt>> {
+    use std::mem::offset_of;
+    const FIELDS: [usize; 5] = [
+        offset_of!(IonSpecies, erev),
+        offset_of!(IonSpecies, current),
+        offset_of!(IonSpecies, conc_in),
+        offset_of!(IonSpecies, conc_out),
+        offset_of!(IonSpecies, dcurrent_dv),
+    ];
+    let [NodeArray::V, NodeArray::Rhs, NodeArray::D, rest @ ..] = sources else {
+        return None;
+    };
+    rest.iter()
+        .map(|source| match *source {
+            NodeArray::Ion { k, field } => Some((ions.get(k)?.0, *FIELDS.get(field as usize)?)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Adds `v`, `rhs`, `d` and the ion arrays at `at` to `arrays`, in that order (false if a
+/// species is missing). Straight-line apart from the loop over ion arrays: a branch per array
+/// that the CPU cannot predict would cost as much as a mechanism's whole state update.
 fn node_arrays<'c>(
     ctx: &'c mut KernelContext<'_>,
-    ions: &[IonId],
-    sources: &[NodeArray],
+    at: &[IonArrayAt],
     arrays: &mut IoArrays<'c>,
 ) -> bool {
-    for source in sources {
-        let (ptr, len, writable) = match *source {
-            NodeArray::V => (ctx.v_mv.as_ptr().cast_mut(), ctx.v_mv.len(), false),
-            NodeArray::Rhs => (ctx.rhs.as_mut_ptr(), ctx.rhs.len(), true),
-            NodeArray::D => (ctx.d.as_mut_ptr(), ctx.d.len(), true),
-            NodeArray::Ion { k, field } => {
-                let Some(s) = ions.get(k).and_then(|id| ctx.ions.species.get_mut(id.0)) else {
-                    return false;
-                };
-                let a = match field {
-                    0 => &mut s.erev,
-                    1 => &mut s.current,
-                    2 => &mut s.conc_in,
-                    3 => &mut s.conc_out,
-                    _ => &mut s.dcurrent_dv,
-                };
-                (a.as_mut_ptr(), a.len(), true)
-            }
-        };
-        // SAFETY: each pointer comes from an array `ctx` borrows mutably (or, for `v`, shared
-        // and never written: `v` is only loaded) for `'c`; `sources` names each array once
-        // (fused::Arrays numbers them without repeats) and a mechanism's ions are distinct
-        // species, so no two entries overlap; nothing else touches them while the table is used.
-        if unsafe { arrays.raw(ptr, len, writable) }.is_none() {
-            return false;
-        }
+    let fixed = [
+        (ctx.v_mv.as_ptr().cast_mut(), ctx.v_mv.len(), false),
+        (ctx.rhs.as_mut_ptr(), ctx.rhs.len(), true),
+        (ctx.d.as_mut_ptr(), ctx.d.len(), true),
+    ];
+    let mut ok = true;
+    for (ptr, len, writable) in fixed {
+        // SAFETY: `v` (shared, only ever loaded), `rhs` and `d` are distinct arrays `ctx`
+        // borrows for `'c`; nothing else touches them while the table is used.
+        ok &= unsafe { arrays.raw(ptr, len, writable) }.is_some();
     }
-    true
+    let species = &mut ctx.ions.species;
+    for &(index, offset) in at {
+        let Some(s) = species.get_mut(index) else {
+            return false;
+        };
+        // SAFETY: `offset` is that of a `Vec<f64>` field of `IonSpecies` (offset_of! in
+        // `ion_arrays_at`), so this is a pointer to a field of a species borrowed mutably here.
+        let a: &mut Vec<f64> =
+            unsafe { &mut *(std::ptr::from_mut(s).cast::<u8>().add(offset).cast()) };
+        // SAFETY: a field of a species `ctx` borrows mutably for `'c`; a program's arrays are
+        // named once each (fused::Arrays) and a mechanism's ions are distinct species, so no
+        // two entries overlap.
+        ok &= unsafe { arrays.raw(a.as_mut_ptr(), a.len(), true) }.is_some();
+    }
+    ok
 }
 
 /// An outward density current: `rhs -= i`, `d += g`, unscaled.

@@ -10,8 +10,8 @@
 //! term, `rhs - (i + 0)` as `rhs + -(i + 0)`, which IEEE defines to be the same), so results do
 //! not change by a bit; `tests/nmodl_jit.rs` runs whole cells both ways.
 //!
-//! Node arrays are numbered in the order [`Fused::arrays`] lists them (those the programs use,
-//! of `v`, `rhs`, `d` and per USEION `e`, `i`, `ci`, `co`, `di/dv`). Columns past the mechanism's own
+//! Node arrays are numbered in the order [`Fused::arrays`] lists them: `v`, `rhs`, `d`, then
+//! those the programs use of each USEION's `e`, `i`, `ci`, `co` and `di/dv`. Columns past the mechanism's own
 //! ([`CompiledMechanism::n_columns`]) hold each lane's node (twice: for loads, and for scatters
 //! with padding lanes marked [`NO_NODE`]), the raw node voltage and the values formed here.
 
@@ -59,7 +59,7 @@ pub(super) struct Fused {
     pub write_node: usize,
     /// Column marking groups of four lanes on consecutive nodes (see `Io::runs`).
     pub runs: usize,
-    /// The node arrays, by the number the programs use.
+    /// The node arrays, by the number the programs use: `v`, `rhs`, `d`, then ion arrays only.
     pub arrays: Vec<NodeArray>,
 }
 
@@ -80,9 +80,14 @@ struct Builder {
     next_live: Slot,
 }
 
-/// Numbers node arrays as they are first named.
-#[derive(Default)]
+/// Numbers node arrays as they are first named, after `v`, `rhs` and `d` (always 0, 1, 2).
 struct Arrays(Vec<NodeArray>);
+
+impl Default for Arrays {
+    fn default() -> Self {
+        Arrays(vec![NodeArray::V, NodeArray::Rhs, NodeArray::D])
+    }
+}
 
 impl Arrays {
     fn number(&mut self, a: NodeArray) -> u8 {
