@@ -12,6 +12,11 @@
 //! live values and a value changed during a run (a play) takes effect at the next step, as in
 //! NEURON.
 //!
+//! A density mechanism runs each phase as one program that does this moving itself (see
+//! `fused`): loads of `v` and ion values, both BREAKPOINT evaluations, the sums onto `rhs`,
+//! `d` and the ion accumulators. The separate passes below remain for point processes, Newton
+//! state updates, a run that failed and `--no-jit` (`CompileOptions::fused`).
+//!
 //! Every value moved is moved unchanged and every sum is formed in the order nocmodl forms it,
 //! so the fast paths below change no bit of any result:
 //! - lanes move in groups of four: a group on four consecutive nodes (most of a density

@@ -5,7 +5,8 @@
 //! straight-line (if/else is compiled to `Select`); the compiler in [`super::kernel`] guarantees a
 //! destination never aliases an operand, which [`Program::new`] checks once (with every slot below
 //! the program's column count) so the interpreter can take unchecked column slices after one
-//! buffer-length check per run: the only `unsafe` here. Nothing here allocates per call.
+//! buffer-length check per run; the node arrays of an [`Io`] are the other `unsafe` here, each
+//! access inside bounds checked once per call. Nothing here allocates per call.
 //!
 //! Two ways to run, same arithmetic ([`Program::run`] picks): *chunk mode* (see [`CHUNK`]): the
 //! whole program over one fixed-width chunk of instances at a time, each op a fully unrolled
@@ -16,6 +17,10 @@
 //! never contracts `a*b+c` into an FMA; only [`fast_exp`]'s explicit `mul_add`s fuse, on every
 //! path). [`fast_exp`] is the vectorisable exp; row mode evaluates it with libm's (within
 //! 2 ulp). [`super::jit`] translates programs to machine code that gives the same bits.
+//!
+//! A program may also carry an [`Io`]: loads of node-indexed values (a solver's `v`, ion
+//! arrays) into columns before its ops and scatters of columns onto node arrays (`rhs`, `d`,
+//! ion sums) after them, through node-index columns in its own buffer ([`Program::run_io`]).
 
 use std::sync::Arc;
 

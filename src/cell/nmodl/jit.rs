@@ -19,9 +19,12 @@
 //!
 //! Two functions per program, one taking 8 lanes (two groups of 4, each op emitted for both
 //! side by side so that the CPU overlaps their dependency chains) per iteration and one taking
-//! 4 for an odd last group. Calling convention: `(base, stride_bytes, iterations, pool)`: column
-//! `s` of the first group starts at `base + s * stride_bytes`; `pool` holds the program's
-//! literals, each repeated 4 times. Only slots below the program's live count are read from or
+//! 4 for an odd last group. Calling convention: `(base, stride_bytes, iterations, pool,
+//! arrays)`: column `s` of the first group starts at `base + s * stride_bytes`; `pool` holds the
+//! program's literals, each repeated 4 times; `arrays` the base pointers of the node arrays a
+//! program with [`Io`] loads from and scatters to, which the loop does for each group before
+//! and after its ops. A uniform call-out remembers its last operands and result per call site
+//! (a per-thread memo), so `pow(q10, ...)` of unchanged GLOBALs costs one libm call per run. Only slots below the program's live count are read from or
 //! written to the columns; temporaries live in registers or in the function's stack frame. The
 //! generated code and its memory are owned by [`NativeProgram`] (mapped writable, filled, then
 //! remapped read+execute; unmapped on drop); [`NativeEntry`] is its callable part. This is the

@@ -8,7 +8,7 @@
 //!
 //! The ops are the adapter's own arithmetic in the adapter's order (`0 + sign * x`, sums term by
 //! term, `rhs - (i + 0)` as `rhs + -(i + 0)`, which IEEE defines to be the same), so results do
-//! not change by a bit; `tests/nmodl_jit.rs` runs whole cells both ways.
+//! not change by a bit; `tests/fused_step.rs` runs whole cells both ways.
 //!
 //! Node arrays are numbered in the order [`Fused::arrays`] lists them: `v`, `rhs`, `d`, then
 //! those the programs use of each USEION's `e`, `i`, `ci`, `co` and `di/dv`. Columns past the mechanism's own
