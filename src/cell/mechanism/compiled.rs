@@ -416,13 +416,10 @@ impl CompiledKernel {
                     p.compile_native();
                 }
             }
-            if std::env::var_os("BMTOOL_PERF_MAP").is_some() {
-                let programs = [("current", Some(&f.current)), ("state", f.advance.as_ref())];
-                for (phase, p) in programs {
-                    if let Some(code) = p.and_then(|p| p.machine_code()) {
-                        let name = format!("{}:fused-{phase}", self.info.name);
-                        crate::cell::nmodl::jit::perf_map(&name, code);
-                    }
+            let programs = [("current", Some(&f.current)), ("state", f.advance.as_ref())];
+            for (phase, p) in programs {
+                if let Some(p) = p {
+                    p.name_for_profiler(&format!("{}:fused-{phase}", self.info.name));
                 }
             }
             f

@@ -617,6 +617,16 @@ impl Program {
         });
     }
 
+    /// Names the machine code `name` for `perf report` when `BMTOOL_PERF_MAP` is set (see
+    /// [`super::jit::perf_map`]); nothing otherwise.
+    pub fn name_for_profiler(&self, name: &str) {
+        if let Some(code) = self.machine_code() {
+            if std::env::var_os("BMTOOL_PERF_MAP").is_some() {
+                super::jit::perf_map(name, code);
+            }
+        }
+    }
+
     /// The machine code, if any (for disassembly when profiling).
     pub fn machine_code(&self) -> Option<&[u8]> {
         self.native.as_ref().map(|(code, _)| code.machine_code())

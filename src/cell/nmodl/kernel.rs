@@ -271,12 +271,8 @@ impl CompiledMechanism {
                 p.compile_native();
             }
         }
-        if std::env::var_os("BMTOOL_PERF_MAP").is_some() {
-            for (entry, p) in c.programs() {
-                if let Some(code) = p.machine_code() {
-                    super::jit::perf_map(&format!("{}:{entry}", mech.name), code);
-                }
-            }
+        for (entry, p) in c.programs() {
+            p.name_for_profiler(&format!("{}:{entry}", mech.name));
         }
         Ok(c)
     }
