@@ -207,6 +207,7 @@ impl Op {
             | Op::Fill { d, .. } => d,
         }
     }
+
     /// The op with every slot passed through `f`.
     pub fn map_slots(self, f: impl Fn(Slot) -> Slot) -> Op {
         match self {

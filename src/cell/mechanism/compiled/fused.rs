@@ -149,21 +149,22 @@ impl Builder {
         self.push(Op::Copy { d, a })
     }
 
+    /// `k op b` into a new temporary.
+    fn kc(&mut self, op: Bin, k: f64, b: Slot) -> Slot {
+        let d = self.slot();
+        self.push(Op::BinKC { op, d, k, b })
+    }
+
+    /// `a op b` into a new temporary.
+    fn bin(&mut self, op: Bin, a: Slot, b: Slot) -> Slot {
+        let d = self.slot();
+        self.push(Op::Bin { op, d, a, b })
+    }
+
     /// `0 + sign * x`, as the adapter forms a current term.
     fn term(&mut self, sign: f64, x: Slot) -> Slot {
-        let (t, d) = (self.slot(), self.slot());
-        self.push(Op::BinKC {
-            op: Bin::Mul,
-            d: t,
-            k: sign,
-            b: x,
-        });
-        self.push(Op::BinKC {
-            op: Bin::Add,
-            d,
-            k: 0.0,
-            b: t,
-        })
+        let t = self.kc(Bin::Mul, sign, x);
+        self.kc(Bin::Add, 0.0, t)
     }
 
     /// The terms summed from 0 in order (`o + sign * x`), as `sum_currents`.
@@ -174,32 +175,16 @@ impl Builder {
         };
         let mut acc = self.term(*sign, *first as Slot);
         for &(col, sign) in rest {
-            let (t, d) = (self.slot(), self.slot());
-            self.push(Op::BinKC {
-                op: Bin::Mul,
-                d: t,
-                k: sign,
-                b: col as Slot,
-            });
-            acc = self.push(Op::Bin {
-                op: Bin::Add,
-                d,
-                a: acc,
-                b: t,
-            });
+            let t = self.kc(Bin::Mul, sign, col as Slot);
+            acc = self.bin(Bin::Add, acc, t);
         }
         acc
     }
 
     /// `(shifted - x) / 0.001`, into a column a scatter reads.
     fn slope(&mut self, shifted: Slot, x: Slot) -> Slot {
-        let (t, d) = (self.slot(), self.out());
-        self.push(Op::Bin {
-            op: Bin::Sub,
-            d: t,
-            a: shifted,
-            b: x,
-        });
+        let t = self.bin(Bin::Sub, shifted, x);
+        let d = self.out();
         self.push(Op::BinCK {
             op: Bin::Div,
             d,
@@ -211,13 +196,14 @@ impl Builder {
     /// `-(i + 0)`: what `rhs -= i + poison` subtracts, with no poison (a failed run takes the
     /// adapter's path).
     fn outward(&mut self, i: Slot) -> Slot {
-        let (t, d) = (self.slot(), self.out());
+        let t = self.slot();
         self.push(Op::BinCK {
             op: Bin::Add,
             d: t,
             a: i,
             k: 0.0,
         });
+        let d = self.out();
         self.push(Op::Un {
             op: Un::Neg,
             d,
