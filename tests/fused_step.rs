@@ -1,17 +1,18 @@
 //! Whole cells run two ways give the same voltage trace to the last bit: the default (each
 //! density mechanism's step as one machine-code program that loads and scatters node values
 //! itself) and `--no-jit` (the bytecode interpreter, values moved by the adapter's separate
-//! passes). The example cell always; every template of ../shared/cells when present (skipped
-//! loudly otherwise), under a current step that makes most of them fire.
+//! passes). The example cell always; every template of ../shared/cells and the Allen model when
+//! present (skipped loudly otherwise), under a current step that makes most of them fire.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn trace(hoc: &Path, template: &str, extra: &[&str], dir: &Path) -> String {
-    let out = dir.join(format!("{template}{}.csv", extra.len()));
-    let hoc = hoc.to_str().unwrap();
+/// The soma voltage trace of `cell` (the cell-selection options) under the current step.
+fn trace(cell: &[&str], name: &str, extra: &[&str], dir: &Path) -> String {
+    let out = dir.join(format!("{name}{}.csv", extra.len()));
     let csv = out.to_str().unwrap();
-    let mut args = vec!["util", "cell", "--hoc", hoc, "--template", template];
+    let mut args = vec!["util", "cell"];
+    args.extend_from_slice(cell);
     args.extend_from_slice(extra);
     args.extend([
         "iclamp",
@@ -35,32 +36,37 @@ fn trace(hoc: &Path, template: &str, extra: &[&str], dir: &Path) -> String {
         .unwrap();
     assert!(
         run.status.success(),
-        "{template}: {}",
+        "{name}: {}",
         String::from_utf8_lossy(&run.stderr)
     );
     std::fs::read_to_string(out).unwrap()
 }
 
-fn same_both_ways(hoc: &Path, template: &str) {
+fn same_both_ways(cell: &[&str], name: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let fused = trace(hoc, template, &[], dir.path());
-    let plain = trace(hoc, template, &["--no-jit"], dir.path());
-    assert!(fused.lines().count() > 8000, "{template}: short trace");
+    let fused = trace(cell, name, &[], dir.path());
+    let plain = trace(cell, name, &["--no-jit"], dir.path());
+    assert!(fused.lines().count() > 8000, "{name}: short trace");
     if let Some((k, (a, b))) = fused
         .lines()
         .zip(plain.lines())
         .enumerate()
         .find(|(_, (a, b))| a != b)
     {
-        panic!("{template}: line {k} differs: fused {a} vs --no-jit {b}");
+        panic!("{name}: line {k} differs: fused {a} vs --no-jit {b}");
     }
-    assert_eq!(fused.lines().count(), plain.lines().count(), "{template}");
+    assert_eq!(fused.lines().count(), plain.lines().count(), "{name}");
+}
+
+fn hoc_cell(hoc: &Path, template: &str) {
+    let hoc = hoc.to_str().unwrap();
+    same_both_ways(&["--hoc", hoc, "--template", template], template);
 }
 
 #[test]
 fn example_cell_fused_and_interpreted_agree_to_the_bit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    same_both_ways(&root.join("examples/cell/templates.hoc"), "DemoCell");
+    hoc_cell(&root.join("examples/cell/templates.hoc"), "DemoCell");
 }
 
 #[test]
@@ -79,7 +85,13 @@ fn shared_cells_fused_and_interpreted_agree_to_the_bit() {
     for (file, templates) in cells {
         let hoc: PathBuf = shared.join(file);
         for template in templates {
-            same_both_ways(&hoc, template);
+            hoc_cell(&hoc, template);
         }
     }
+    // The Allen perisomatic model: SK reads the calcium that CaDynamics writes.
+    let allen = shared.join("allen_386049446");
+    let swc = allen.join("Nr5a1-Cre_Ai14-177334.05.01.01_491459171_m.swc");
+    let fit = allen.join("386049446_fit.json");
+    let (swc, fit) = (swc.to_str().unwrap(), fit.to_str().unwrap());
+    same_both_ways(&["--swc", swc, "--fit-json", fit], "Allen_386049446");
 }
