@@ -11,9 +11,10 @@
 //! not change by a bit; `tests/fused_step.rs` runs whole cells both ways.
 //!
 //! Node arrays are numbered in the order [`Fused::arrays`] lists them: `v`, `rhs`, `d`, then
-//! those the programs use of each USEION's `e`, `i`, `ci`, `co` and `di/dv`. Columns past the mechanism's own
-//! ([`CompiledMechanism::n_columns`]) hold each lane's node (twice: for loads, and for scatters
-//! with padding lanes marked [`NO_NODE`]), the raw node voltage and the values formed here.
+//! those the programs use of each USEION's `e`, `i`, `ci`, `co` and `di/dv`. Columns past the
+//! mechanism's own (`CompiledMechanism::n_columns`) hold each lane's node (twice: for loads,
+//! and for scatters with padding lanes marked `NO_NODE`), the groups on consecutive nodes, the
+//! raw node voltage and the values formed here.
 
 use super::CompiledKernel;
 use crate::cell::nmodl::bytecode::{Bin, Io, Load, Op, Program, Scatter, Slot, Un};
@@ -104,18 +105,20 @@ impl Arrays {
 
     /// Loads of `v` (into `raw`) and of the ion ports into their columns.
     fn loads(&mut self, raw: Slot, node: Slot, ports: &[IonPort]) -> Vec<Load> {
-        let v = Load {
+        let mut loads = vec![Load {
             dst: raw,
             array: self.number(NodeArray::V),
             node,
-        };
-        let ions = ports.iter().map(|p| Load {
-            dst: p.column as Slot,
-            array: self.ion(p.ion, field_index(p.field)),
-            node,
-        });
-        let ions: Vec<Load> = ions.collect();
-        std::iter::once(v).chain(ions).collect()
+        }];
+        for p in ports {
+            let array = self.ion(p.ion, field_index(p.field));
+            loads.push(Load {
+                dst: p.column as Slot,
+                array,
+                node,
+            });
+        }
+        loads
     }
 }
 
