@@ -99,9 +99,12 @@ fn neuron_times(timings: &Value, name: &str) -> Option<NeuronTimes> {
 
 /// Time the reference FI sweep, the 15.5 s ZAP and the exp2 fit of one cell.
 fn bench_cell(name: &str, model: &CellModel, registry: &MechanismRegistry, neuron: &NeuronTimes) {
+    // Single runs (the ZAP) on both cores where the cell allows, as the command line does; the
+    // FI sweep runs one trial per core regardless.
     let cell = ProtocolCell::new(model, registry)
         .expect("the cell has a soma")
-        .with_dt(DT_MS);
+        .with_dt(DT_MS)
+        .with_threads(2);
     if std::env::var_os("BENCH_FIT_ONLY").is_some_and(|v| v != "0") {
         bench_exp2_fit(name, &cell);
         return;

@@ -128,6 +128,11 @@ pub struct RunArgs {
     /// Replace --save-file / --trace-csv if they exist.
     #[arg(long)]
     pub force: bool,
+    /// Cores one simulation may use: with 2, a cell whose mechanisms all sit on the same
+    /// compartments is split in two halves stepped side by side, with results identical to
+    /// one core's (other cells run on one). An FI sweep runs its trials one per core instead.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub threads: u32,
 }
 
 #[derive(Debug, Args)]

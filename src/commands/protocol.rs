@@ -127,7 +127,9 @@ fn protocol_cell<'a>(
     registry: &'a MechanismRegistry,
     run: &RunArgs,
 ) -> Result<ProtocolCell<'a>, AppError> {
-    let mut cell = ProtocolCell::new(model, registry)?.with_dt(run.dt);
+    let mut cell = ProtocolCell::new(model, registry)?
+        .with_dt(run.dt)
+        .with_threads(run.threads as usize);
     let site = Site::named(model, &run.section, run.x)?;
     cell.injection = site;
     cell.recording = site;

@@ -42,7 +42,8 @@ use fused::{Fused, NodeArray};
 use super::ions::IonSpecies;
 use super::{
     GlobalSpec, IonId, IonUse, IonVariable, KernelContext, KernelState, LaneKey, MechanismData,
-    MechanismInfo, MechanismKernel, MechanismKind, MechanismRegistry, VariableRole, VariableSpec,
+    MechanismInfo, MechanismKernel, MechanismKind, MechanismRegistry, SplitView, VariableRole,
+    VariableSpec,
 };
 use crate::cell::nmodl::bytecode::{node_bits, padded_len, IoArrays, NO_NODE};
 use crate::cell::nmodl::ir::{IonField, MechKind, Role, Storage};
@@ -829,26 +830,27 @@ impl CompiledKernel {
     }
 }
 
-/// Where each ion array of a fused program lives: (species, byte offset of the field in
-/// [`IonSpecies`]), resolved once per run in `fresh`.
-type IonArrayAt = (usize, usize);
+/// Where each ion array of a fused program lives: (species, field: 0 `e`, 1 `i`, 2 `ci`,
+/// 3 `co`, 4 `di/dv`), resolved once per run in `fresh`.
+type IonArrayAt = (usize, u8);
+
+/// Byte offset in [`IonSpecies`] of each field of [`IonArrayAt`].
+const FIELD_OFFSETS: [usize; 5] = [
+    std::mem::offset_of!(IonSpecies, erev),
+    std::mem::offset_of!(IonSpecies, current),
+    std::mem::offset_of!(IonSpecies, conc_in),
+    std::mem::offset_of!(IonSpecies, conc_out),
+    std::mem::offset_of!(IonSpecies, dcurrent_dv),
+];
 
 /// The ion arrays `sources` names (after `v`, `rhs`, `d`) for the species of `ions`.
 fn ion_arrays_at(sources: &[NodeArray], ions: &[IonId]) -> Option<Vec<IonArrayAt>> {
-    use std::mem::offset_of;
-    const FIELDS: [usize; 5] = [
-        offset_of!(IonSpecies, erev),
-        offset_of!(IonSpecies, current),
-        offset_of!(IonSpecies, conc_in),
-        offset_of!(IonSpecies, conc_out),
-        offset_of!(IonSpecies, dcurrent_dv),
-    ];
     let [NodeArray::V, NodeArray::Rhs, NodeArray::D, rest @ ..] = sources else {
         return None;
     };
     rest.iter()
         .map(|source| match *source {
-            NodeArray::Ion { k, field } => Some((ions.get(k)?.0, *FIELDS.get(field as usize)?)),
+            NodeArray::Ion { k, field } if field < 5 => Some((ions.get(k)?.0, field)),
             _ => None,
         })
         .collect()
@@ -874,12 +876,13 @@ fn node_arrays<'c>(
         ok &= unsafe { arrays.raw(ptr, len, writable) }.is_some();
     }
     let species = &mut ctx.ions.species;
-    for &(index, offset) in at {
+    for &(index, field) in at {
         let Some(s) = species.get_mut(index) else {
             return false;
         };
-        // SAFETY: `offset` is that of a `Vec<f64>` field of `IonSpecies` (offset_of! in
-        // `ion_arrays_at`), so this is a pointer to a field of a species borrowed mutably here.
+        let offset = FIELD_OFFSETS[(field as usize).min(4)];
+        // SAFETY: `offset` is that of a `Vec<f64>` field of `IonSpecies` (FIELD_OFFSETS), so
+        // this is a pointer to a field of a species borrowed mutably here.
         let a: &mut Vec<f64> =
             unsafe { &mut *(std::ptr::from_mut(s).cast::<u8>().add(offset).cast()) };
         // SAFETY: a field of a species `ctx` borrows mutably for `'c`; a program's arrays are
@@ -990,6 +993,49 @@ impl MechanismKernel for CompiledKernel {
     /// values are those at `v`), `g = (i(v + 0.001) - i(v)) / 0.001`, per ion likewise.
     fn current(&self, data: &mut MechanismData, ctx: &mut KernelContext) {
         self.with_buffers(data, |b, ions| self.current_on(b, ions, ctx));
+    }
+
+    fn split_view(&self, data: &mut MechanismData) -> Option<SplitView> {
+        let f = self.fused.as_ref()?;
+        let advance = f.advance.clone()?;
+        let lanes = padded_len(data.len());
+        let b = live_mut(&mut data.private, lanes)?;
+        let n = b.lanes.node.len();
+        let splittable = !b.failed
+            && b.max_node.is_some()
+            && self.ports.env[0].is_none()
+            && f.current.is_native()
+            && advance.is_native()
+            && b.lanes.n == n
+            && n.is_multiple_of(4);
+        splittable.then(|| SplitView {
+            current: f.current.clone(),
+            advance,
+            buf: b.inst.as_mut_ptr(),
+            n,
+            node: b.lanes.node.clone(),
+            ion_arrays: b.ion_arrays.clone(),
+            states: self.compiled.state_columns(),
+        })
+    }
+
+    fn split_check(&self, data: &mut MechanismData, t_ms: f64) -> bool {
+        let lanes = padded_len(data.len());
+        let Some(b) = live_mut(&mut data.private, lanes) else {
+            return false;
+        };
+        let env = Env {
+            t: t_ms,
+            ..b.env.unwrap_or(Env {
+                celsius: 0.0,
+                dt: 0.0,
+                t: t_ms,
+            })
+        };
+        if self.compiled.check_advanced(&b.inst, &env).is_err() {
+            b.failed = true;
+        }
+        !b.failed
     }
 
     fn advance(&self, data: &mut MechanismData, ctx: &mut KernelContext) {

@@ -189,6 +189,53 @@ impl IonSpecies {
         }
     }
 
+    /// [`begin_step`](Self::begin_step) for the nodes `lo..hi` only, through raw views of the
+    /// species' arrays (two threads each doing their own nodes of one step): the same operations
+    /// on each node.
+    ///
+    /// # Safety
+    /// `view` must come from [`IonSpecies::raw_view`] of a species that is neither moved nor
+    /// resized meanwhile, and no other thread may touch nodes `lo..hi` of its arrays meanwhile.
+    pub unsafe fn begin_step_nodes(view: &RawSpecies, celsius_degc: f64, lo: usize, hi: usize) {
+        let hi = hi.min(view.len);
+        let ktf = thermal_voltage_mv(celsius_degc);
+        // SAFETY: `lo..hi` lies inside every array of the view, which this thread alone uses.
+        unsafe {
+            for node in lo..hi {
+                *view.current.add(node) = 0.0;
+                *view.dcurrent_dv.add(node) = 0.0;
+            }
+            for &node in view.nernst_nodes.iter().filter(|&&k| k >= lo && k < hi) {
+                *view.erev.add(node) = nernst_at(
+                    *view.conc_in.add(node),
+                    *view.conc_out.add(node),
+                    view.valence,
+                    ktf,
+                );
+            }
+        }
+    }
+
+    /// Raw pointers to the node arrays (see [`begin_step_nodes`](Self::begin_step_nodes)).
+    pub fn raw_view(&mut self) -> RawSpecies {
+        RawSpecies {
+            erev: self.erev.as_mut_ptr(),
+            current: self.current.as_mut_ptr(),
+            dcurrent_dv: self.dcurrent_dv.as_mut_ptr(),
+            conc_in: self.conc_in.as_mut_ptr(),
+            conc_out: self.conc_out.as_mut_ptr(),
+            len: self
+                .erev
+                .len()
+                .min(self.current.len())
+                .min(self.dcurrent_dv.len())
+                .min(self.conc_in.len())
+                .min(self.conc_out.len()),
+            valence: self.valence.unwrap_or(0.0),
+            nernst_nodes: self.nernst_nodes.clone(),
+        }
+    }
+
     fn update_reversal(&mut self, flag: u32, celsius_degc: f64) {
         let valence = self.valence.unwrap_or(0.0);
         for node in 0..self.style.len() {
@@ -203,6 +250,53 @@ impl IonSpecies {
         }
     }
 }
+
+/// A species' node arrays as raw pointers (from `Vec::as_mut_ptr`, which materialises no
+/// reference), for a step split between two threads by node.
+#[derive(Debug, Clone)]
+pub struct RawSpecies {
+    pub erev: *mut f64,
+    pub current: *mut f64,
+    pub dcurrent_dv: *mut f64,
+    pub conc_in: *mut f64,
+    pub conc_out: *mut f64,
+    /// Nodes every array covers.
+    pub len: usize,
+    valence: f64,
+    nernst_nodes: Vec<usize>,
+}
+
+impl RawSpecies {
+    /// The same species over other arrays (a thread's own copies of `e`, `i`, `di/dv`, `ci`,
+    /// `co`, in that order, each at least `len` long).
+    pub fn over(&self, arrays: [*mut f64; 5]) -> RawSpecies {
+        let [erev, current, dcurrent_dv, conc_in, conc_out] = arrays;
+        RawSpecies {
+            erev,
+            current,
+            dcurrent_dv,
+            conc_in,
+            conc_out,
+            ..self.clone()
+        }
+    }
+
+    /// The array `field` (0 `e`, 1 `i`, 2 `ci`, 3 `co`, 4 `di/dv`).
+    pub fn field(&self, field: u8) -> *mut f64 {
+        match field {
+            0 => self.erev,
+            1 => self.current,
+            2 => self.conc_in,
+            3 => self.conc_out,
+            _ => self.dcurrent_dv,
+        }
+    }
+}
+
+// SAFETY: the pointers are only dereferenced under `begin_step_nodes`' contract (and the
+// solver's split step), which gives each thread its own nodes.
+unsafe impl Send for RawSpecies {}
+unsafe impl Sync for RawSpecies {}
 
 /// All ion species of a simulation.
 #[derive(Debug, Clone, Default)]

@@ -465,4 +465,39 @@ pub trait MechanismKernel: Debug + Send + Sync {
     fn write(&self, data: &mut MechanismData, variable: usize, instance: usize, value: f64) {
         data.columns[variable][instance] = value;
     }
+
+    /// This density mechanism's step as machine code over groups of its lanes, for a run split
+    /// between two threads by node (see `solver::simulation::split`); None when it cannot be
+    /// split (the default).
+    fn split_view(&self, data: &mut MechanismData) -> Option<SplitView> {
+        let _ = data;
+        None
+    }
+
+    /// After a split state update: whether every STATE is still finite (false also marks the
+    /// run failed, as [`advance`](Self::advance) would).
+    fn split_check(&self, data: &mut MechanismData, t_ms: f64) -> bool {
+        let _ = (data, t_ms);
+        true
+    }
 }
+
+/// What a split step needs of one mechanism ([`MechanismKernel::split_view`]): its current and
+/// state-update programs (with their own loads and scatters: arrays numbered `v`, `rhs`, `d`,
+/// then `ion_arrays`), the instance buffer of `n` lanes (no padding lanes), each lane's node.
+#[derive(Debug, Clone)]
+pub struct SplitView {
+    pub current: crate::cell::nmodl::bytecode::Program,
+    pub advance: crate::cell::nmodl::bytecode::Program,
+    pub buf: *mut f64,
+    pub n: usize,
+    pub node: Vec<usize>,
+    /// (species, field: 0 `e`, 1 `i`, 2 `ci`, 3 `co`, 4 `di/dv`) of each ion array.
+    pub ion_arrays: Vec<(usize, u8)>,
+    /// Columns of the STATEs, which must stay finite.
+    pub states: Vec<usize>,
+}
+
+// SAFETY: `buf` is only dereferenced by the split step, each thread on its own groups of lanes.
+unsafe impl Send for SplitView {}
+unsafe impl Sync for SplitView {}

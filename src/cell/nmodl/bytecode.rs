@@ -791,6 +791,39 @@ impl Program {
         }
     }
 
+    /// The machine code of an [`Io`] program on groups `groups` (of 4 lanes) of a buffer given by
+    /// pointer: two threads may run disjoint groups of one buffer at once. False (nothing run)
+    /// without machine code.
+    ///
+    /// # Safety
+    /// As for [`run_io_unchecked`](Self::run_io_unchecked) with `base` the buffer of `n` lanes
+    /// per column (valid for every slot), `groups.end <= n / 4`, and no other thread touching
+    /// those groups' lanes, or the nodes they load from and scatter to, meanwhile.
+    pub unsafe fn run_io_groups(
+        &self,
+        base: *mut f64,
+        n: usize,
+        groups: std::ops::Range<usize>,
+        arrays: &IoArrays<'_>,
+    ) -> bool {
+        let Some((_, entry)) = &self.native else {
+            return false;
+        };
+        if groups.is_empty() {
+            return true;
+        }
+        // SAFETY: as the caller guarantees; group `g` starts at lane `4 * g` of every column.
+        unsafe {
+            entry.run_io_raw(
+                base.add(4 * groups.start),
+                n,
+                groups.len(),
+                arrays.ptr.as_ptr(),
+            );
+        }
+        true
+    }
+
     /// Whether every array the [`Io`] names is given (writable where scattered to) and every
     /// lane's node index is inside the arrays loaded or scattered through its column.
     fn io_fits(&self, buf: &[f64], n: usize, arrays: &IoArrays<'_>) -> bool {

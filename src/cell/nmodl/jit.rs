@@ -1143,7 +1143,25 @@ impl NativeEntry {
     /// (and for writes where scattered to), none overlapping `buf`.
     #[inline]
     pub unsafe fn run_io(&self, buf: &mut [f64], n: usize, groups: usize, arrays: *const *mut f64) {
-        let (pairs, base) = (groups / 2, buf.as_mut_ptr());
+        // SAFETY: as the caller guarantees.
+        unsafe { self.run_io_raw(buf.as_mut_ptr(), n, groups, arrays) }
+    }
+
+    /// [`run_io`](Self::run_io) on the groups from `base`: lanes `0..4 * groups` of columns of
+    /// length `n` that start at `base`'s column 0 (which may be a later group of a buffer).
+    ///
+    /// # Safety
+    /// As for [`run_io`](Self::run_io), with `base` valid for every column's lanes it covers;
+    /// no other thread may touch those lanes (or the nodes they load and scatter) meanwhile.
+    #[inline]
+    pub unsafe fn run_io_raw(
+        &self,
+        base: *mut f64,
+        n: usize,
+        groups: usize,
+        arrays: *const *mut f64,
+    ) {
+        let pairs = groups / 2;
         // SAFETY: the caller guarantees the buffer covers every column lane the code touches;
         // the single group after the pairs starts at lane 8 * pairs < n.
         unsafe {

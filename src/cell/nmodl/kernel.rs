@@ -201,7 +201,7 @@ pub struct CompiledMechanism {
 #[derive(Debug, Clone)]
 pub struct MechanismInstances {
     n: usize,
-    buf: Vec<f64>,
+    buf: Columns,
     /// Total membrane current per instance from the last current evaluation (see contract).
     pub current: Vec<f64>,
     /// dI/dv per instance from the last `current_and_conductance` (mS/cm2 or uS).
@@ -211,6 +211,55 @@ pub struct MechanismInstances {
     /// Per ion: d(ion current)/dv, like NEURON's `_ion_dinadv`.
     pub ion_didv: Vec<Vec<f64>>,
     scratch: Vec<f64>,
+}
+
+/// A cache line of column values.
+#[repr(C, align(64))]
+#[derive(Debug, Clone, Copy)]
+struct Line([f64; 8]);
+
+/// Column storage starting on a cache line: with 8k lanes per column every group of 8 lanes
+/// has lines of its own, so two threads stepping disjoint groups never share one.
+#[derive(Debug, Clone)]
+struct Columns {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl Columns {
+    fn zeros(len: usize) -> Self {
+        Columns {
+            lines: vec![Line([0.0; 8]); len.div_ceil(8)],
+            len,
+        }
+    }
+
+    /// Longer, the new values 0.
+    fn grow(&mut self, len: usize) {
+        if len > self.len {
+            self.lines.resize(len.div_ceil(8), Line([0.0; 8]));
+            self.len = len;
+        }
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut f64 {
+        self.lines.as_mut_ptr().cast()
+    }
+}
+
+impl std::ops::Deref for Columns {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        // SAFETY: `Line` is 8 f64 without padding (repr C), `len <= 8 * lines.len()`.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Columns {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        // SAFETY: as for `deref`.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast(), self.len) }
+    }
 }
 
 impl MechanismInstances {
@@ -239,6 +288,12 @@ impl MechanismInstances {
     }
     pub fn is_empty(&self) -> bool {
         self.n == 0
+    }
+
+    /// The column buffer by pointer (from `Vec::as_mut_ptr`: no reference materialised), for
+    /// [`Program::run_io_groups`] from two threads on disjoint groups of lanes.
+    pub fn as_mut_ptr(&mut self) -> *mut f64 {
+        self.buf.as_mut_ptr()
     }
 }
 
@@ -514,7 +569,7 @@ impl CompiledMechanism {
 
     /// Columns for `n` instances, PARAMETER defaults and literals filled in, all else 0.
     pub fn instantiate(&self, n: usize) -> MechanismInstances {
-        let mut buf = vec![0.0; self.n_slots * n];
+        let mut buf = Columns::zeros(self.n_slots * n);
         for &(s, c) in &self.layout.consts {
             fill(&mut buf, n, s, c);
         }
@@ -547,7 +602,7 @@ impl CompiledMechanism {
     /// for a caller's own programs over the same instances.
     pub fn instantiate_with_extra(&self, n: usize, extra: usize) -> MechanismInstances {
         let mut inst = self.instantiate(n);
-        inst.buf.resize((self.n_slots + extra) * n, 0.0);
+        inst.buf.grow((self.n_slots + extra) * n);
         inst
     }
 
@@ -567,6 +622,11 @@ impl CompiledMechanism {
                 StateStep::Implicit { .. } => None,
             })
             .collect()
+    }
+
+    /// The columns of the STATEs (those [`check_advanced`](Self::check_advanced) checks).
+    pub fn state_columns(&self) -> Vec<usize> {
+        self.states.iter().map(|&(s, _, _)| s as usize).collect()
     }
 
     /// The check [`advance_in_place`](Self::advance_in_place) makes after its programs: every

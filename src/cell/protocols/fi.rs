@@ -165,6 +165,8 @@ pub fn run_fi(
         dur_ms: params.tdur_ms,
     };
     let mut base = Rig::new(cell, clamp, Some(params.threshold_mv))?;
+    // The trials already take one core each.
+    base.sim.set_threads(1);
     // Every trial is the same run until its clamp switches on at tstart (before it the IClamp
     // injects 0 whatever its amplitude): simulate that part once and continue a copy of it per
     // amplitude. The steps, and so the spike counts, are exactly those of separate runs.

@@ -98,6 +98,9 @@ pub struct ProtocolCell<'a> {
     pub v_init_mv: f64,
     /// Temperature (degC; default the model's `celsius_degc`).
     pub celsius_degc: f64,
+    /// Cores one run may use (default 1; see [`Simulation::set_threads`]). FI trials always run
+    /// one per core instead.
+    pub threads: usize,
 }
 
 impl<'a> ProtocolCell<'a> {
@@ -115,7 +118,14 @@ impl<'a> ProtocolCell<'a> {
             dt_ms: 0.025,
             v_init_mv: model.v_init_mv,
             celsius_degc: model.celsius_degc,
+            threads: 1,
         })
+    }
+
+    /// The same cell, each single run on up to `threads` cores.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
     }
 
     /// The same cell at another dt.
@@ -203,6 +213,7 @@ impl Rig {
         let mut sim = Simulation::new(&model, cell.registry)?;
         sim.set_dt(cell.dt_ms)?;
         sim.set_celsius(cell.celsius_degc);
+        sim.set_threads(cell.threads);
         let amp = sim.point_ref(point, "amp")?;
         let site = cell.recording;
         let v_ref = sim.range_ref(site.section, site.x, "v")?;

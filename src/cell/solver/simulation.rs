@@ -11,6 +11,8 @@ use super::error::SimError;
 use super::hines;
 use super::record::{DetectorId, IonField, Play, RecordId, Recording, SpikeDetector, VarRef};
 
+mod split;
+
 /// Blow-up guard: a node's |v| beyond this (or NaN) stops a run with [`SimError::Unstable`].
 pub const V_LIMIT_MV: f64 = 1e4;
 
@@ -36,6 +38,10 @@ pub struct Simulation {
     recordings: Vec<Recording>,
     plays: Vec<Play>,
     detectors: Vec<SpikeDetector>,
+    /// Threads a run may use (see [`Simulation::set_threads`]).
+    threads: usize,
+    /// Steps taken on two cores so far.
+    split_steps: usize,
 }
 
 impl Simulation {
@@ -62,6 +68,8 @@ impl Simulation {
             recordings: Vec::new(),
             plays: Vec::new(),
             detectors: Vec::new(),
+            threads: 1,
+            split_steps: 0,
             disc,
         })
     }
@@ -84,6 +92,19 @@ impl Simulation {
     /// Time step (ms).
     pub fn dt_ms(&self) -> f64 {
         self.dt_ms
+    }
+
+    /// Let runs use two cores (`threads` >= 2) when the cell qualifies: its nodes split in two
+    /// halves, each thread running every mechanism in order on its own half, with results
+    /// identical to one thread's (see `simulation::split`). For one long run on an otherwise
+    /// idle machine; runs already spread over the cores (an FI sweep) should keep the default 1.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads;
+    }
+
+    /// How many steps so far ran split between two cores (see [`set_threads`](Self::set_threads)).
+    pub fn split_steps_taken(&self) -> usize {
+        self.split_steps
     }
 
     /// Set the time step (ms, > 0).
@@ -400,6 +421,9 @@ impl Simulation {
             recording.values.reserve(expected + 1);
         }
         let stop_ms = tstop_ms - self.dt_ms / 2.0;
+        if self.threads >= 2 {
+            self.run_split(stop_ms)?;
+        }
         while self.t_ms < stop_ms {
             self.step()?;
         }
@@ -422,23 +446,13 @@ impl Simulation {
             species.begin_step(self.celsius_degc);
         }
         self.run_kernels(Hook::Current);
-        // Capacitance: cm [uF/cm2] * 0.001 * (1/dt) [S/cm2 per mV step]; 0 on zero-area nodes.
-        let cfac = 0.001 * (1.0 / self.dt_ms);
-        for (d, cm) in self.d.iter_mut().zip(&self.disc.cm_uf_cm2) {
-            *d += cm * cfac;
-        }
-        // Every array cut to the node count: an index `i < n` then needs no bounds check.
-        let n = self.v_mv.len();
-        let (a, b, parent) = (&self.disc.a[..n], &self.disc.b[..n], &self.disc.parent[..n]);
-        let (v, rhs, d) = (&self.v_mv[..], &mut self.rhs[..n], &mut self.d[..n]);
-        for i in self.disc.n_roots..n {
-            let p = parent[i];
-            let dv = v[p] - v[i];
-            rhs[i] -= b[i] * dv;
-            rhs[p] += a[i] * dv;
-            d[i] -= b[i];
-            d[p] -= a[i];
-        }
+        add_capacitance_and_axial(
+            &self.disc,
+            self.dt_ms,
+            &self.v_mv,
+            &mut self.rhs,
+            &mut self.d,
+        );
     }
 
     fn advance_states(&mut self) {
@@ -503,6 +517,33 @@ impl Simulation {
 }
 
 /// The mechanism hooks of a step (see `mechanism` for when each runs).
+/// The rest of `setup_matrix` after the mechanisms' currents: capacitance and axial terms.
+fn add_capacitance_and_axial(
+    disc: &Discretization,
+    dt_ms: f64,
+    v: &[f64],
+    rhs: &mut [f64],
+    d: &mut [f64],
+) {
+    // Capacitance: cm [uF/cm2] * 0.001 * (1/dt) [S/cm2 per mV step]; 0 on zero-area nodes.
+    let cfac = 0.001 * (1.0 / dt_ms);
+    for (d, cm) in d.iter_mut().zip(&disc.cm_uf_cm2) {
+        *d += cm * cfac;
+    }
+    // Every array cut to the node count: an index `i < n` then needs no bounds check.
+    let n = v.len();
+    let (a, b, parent) = (&disc.a[..n], &disc.b[..n], &disc.parent[..n]);
+    let (rhs, d) = (&mut rhs[..n], &mut d[..n]);
+    for i in disc.n_roots..n {
+        let p = parent[i];
+        let dv = v[p] - v[i];
+        rhs[i] -= b[i] * dv;
+        rhs[p] += a[i] * dv;
+        d[i] -= b[i];
+        d[p] -= a[i];
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Hook {
     Initialize,
