@@ -195,26 +195,37 @@ fn worker(shared: &Shared, command: &Signal, answer: &Signal, failed: &AtomicBoo
         if what == EXIT {
             return;
         }
-        // SAFETY: between the command and the answer the main thread touches only its half.
-        unsafe {
-            if what == CURRENT {
-                shared.begin(Half::Worker);
+        let phase = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: between the command and the answer the main thread touches only its
+            // half.
+            unsafe {
+                if what == CURRENT {
+                    shared.begin(Half::Worker);
+                }
+                let hook = if what == CURRENT {
+                    Hook::Current
+                } else {
+                    Hook::Advance
+                };
+                for k in 0..shared.fused.len() {
+                    shared.run(k, hook, Half::Worker);
+                }
+                if what == ADVANCE && !shared.states_finite(Half::Worker) {
+                    failed.store(true, Ordering::Release);
+                }
             }
-            let hook = if what == CURRENT {
-                Hook::Current
-            } else {
-                Hook::Advance
-            };
-            for k in 0..shared.fused.len() {
-                shared.run(k, hook, Half::Worker);
-            }
-            if what == ADVANCE && !shared.states_finite(Half::Worker) {
-                failed.store(true, Ordering::Release);
-            }
+        }));
+        if phase.is_err() {
+            // A bug: the main thread must not wait for an answer that will not come.
+            answer.0.store(WORKER_PANICKED, Ordering::Release);
+            return;
         }
         answer.0.store(sequence, Ordering::Release);
     }
 }
+
+/// The worker's answer when its phase panicked.
+const WORKER_PANICKED: u64 = u64::MAX;
 
 impl Simulation {
     /// Steps on two cores while the cell qualifies and t < `stop_ms` (see the module doc); then
@@ -368,6 +379,10 @@ impl Simulation {
             let mut seen = answer.0.load(Ordering::Acquire);
             while seen != sequence {
                 seen = wait_change(answer, seen);
+                assert_ne!(
+                    seen, WORKER_PANICKED,
+                    "the split step's worker thread panicked"
+                );
             }
         };
         while self.t_ms < stop_ms {
