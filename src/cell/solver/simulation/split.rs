@@ -14,7 +14,9 @@
 //! through raw pointers taken once with `as_mut_ptr` (which materialises no reference), each on
 //! its own nodes and lanes; the atomics order one phase's writes before the other thread's
 //! reads. A STATE that turns non-finite ends the split: the rest of the run goes serially, which
-//! reports it as the serial run does.
+//! reports it as the serial run does. So do a few waits for the other thread that outlast a long
+//! spin: the other core is busy with other work, and two threads waiting on each other would run
+//! slower than one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -169,15 +171,20 @@ const CURRENT: u64 = 1;
 const ADVANCE: u64 = 2;
 const EXIT: u64 = 3;
 
-/// Waits until `signal` holds a value other than `seen`, spinning briefly, then yielding.
-fn wait_change(signal: &Signal, seen: u64) -> u64 {
+/// Spins before a wait gives the core away (a phase takes a few microseconds; this is far
+/// longer).
+const SPINS: u32 = 20_000;
+
+/// Waits until `signal` holds a value other than `seen`, spinning, then yielding; also says
+/// whether it had to yield (the other thread was not running).
+fn wait_change(signal: &Signal, seen: u64) -> (u64, bool) {
     let mut spins = 0u32;
     loop {
         let now = signal.0.load(Ordering::Acquire);
         if now != seen {
-            return now;
+            return (now, spins >= SPINS);
         }
-        if spins < 20_000 {
+        if spins < SPINS {
             spins += 1;
             std::hint::spin_loop();
         } else {
@@ -186,11 +193,17 @@ fn wait_change(signal: &Signal, seen: u64) -> u64 {
     }
 }
 
+/// Waits that had to yield within [`SLOW_WINDOW`] steps before the split gives up: the other
+/// core is busy, and two threads that wait on each other then run slower than one. (An idle
+/// machine makes one now and then.)
+const SLOW_WAITS: usize = 3;
+const SLOW_WINDOW: usize = 1000;
+
 /// The worker: each command's phase on its half, then the answer.
 fn worker(shared: &Shared, command: &Signal, answer: &Signal, failed: &AtomicBool) {
     let mut seen = 0;
     loop {
-        seen = wait_change(command, seen);
+        seen = wait_change(command, seen).0;
         let (sequence, what) = (seen >> 2, seen & 3);
         if what == EXIT {
             return;
@@ -367,6 +380,9 @@ impl Simulation {
     ) -> Result<(), SimError> {
         let n = shared.n_nodes;
         let mut sequence = 0u64;
+        let mut slow = 0usize;
+        // Slow waits before the current window of SLOW_WINDOW steps.
+        let mut window_start = 0usize;
         let mut phase = |what: u64, sim: &mut Self| {
             sequence += 1;
             command.0.store(sequence << 2 | what, Ordering::Release);
@@ -378,12 +394,15 @@ impl Simulation {
             sim.main_half(shared, order, hook);
             let mut seen = answer.0.load(Ordering::Acquire);
             while seen != sequence {
-                seen = wait_change(answer, seen);
+                let yielded;
+                (seen, yielded) = wait_change(answer, seen);
+                slow += usize::from(yielded);
                 assert_ne!(
                     seen, WORKER_PANICKED,
                     "the split step's worker thread panicked"
                 );
             }
+            slow
         };
         while self.t_ms < stop_ms {
             for detector in &mut self.detectors {
@@ -416,7 +435,10 @@ impl Simulation {
                 *v += dv;
             }
             self.t_ms += 0.5 * self.dt_ms;
-            phase(ADVANCE, self);
+            let slow_waits = phase(ADVANCE, self);
+            if self.split_steps.is_multiple_of(SLOW_WINDOW) {
+                window_start = slow_waits;
+            }
             self.step_index += 1;
             self.split_steps += 1;
             // SAFETY: the worker waits; these are this thread's lanes anyway.
@@ -434,8 +456,9 @@ impl Simulation {
                 let value = self.value(self.recordings[index].var);
                 self.recordings[index].values.push(value);
             }
-            if !checked {
-                // A STATE went bad: the serial steps report it as they always do.
+            if !checked || slow_waits - window_start >= SLOW_WAITS {
+                // A STATE went bad (the serial steps report it as they always do), or the other
+                // core is busy: the rest of the run on one core.
                 return Ok(());
             }
         }
