@@ -13,7 +13,9 @@
 //! While the worker may run, both threads reach the node arrays and the mechanisms' buffers only
 //! through raw pointers taken once with `as_mut_ptr` (which materialises no reference), each on
 //! its own nodes and lanes; the atomics order one phase's writes before the other thread's
-//! reads. A STATE that turns non-finite ends the split: the rest of the run goes serially, which
+//! reads. No cache line is written by both: the worker writes its nodes of `rhs`, `d` and the ion
+//! arrays into copies of its own (copied back after each current phase, and all at the end), and
+//! mechanism columns start on cache lines (`MechanismInstances`). A STATE that turns non-finite ends the split: the rest of the run goes serially, which
 //! reports it as the serial run does. So do a few waits for the other thread that outlast a long
 //! spin: the other core is busy with other work, and two threads waiting on each other would run
 //! slower than one.
@@ -112,16 +114,17 @@ impl Shared {
     unsafe fn copy_back(&self, all: bool) {
         let (lo, hi) = self.nodes(Half::Worker);
         let [main, worker] = &self.nodes;
-        let mut pairs = vec![(worker.rhs, main.rhs), (worker.d, main.d)];
+        // SAFETY: both arrays of a pair hold `n_nodes` values; nobody else touches them now.
+        let copy = |from: *mut f64, to: *mut f64| unsafe {
+            std::ptr::copy_nonoverlapping(from.add(lo), to.add(lo), hi - lo);
+        };
+        copy(worker.rhs, main.rhs);
+        copy(worker.d, main.d);
         if all {
             for (w, m) in worker.species.iter().zip(&main.species) {
-                pairs.extend((0..5).map(|f| (w.field(f), m.field(f))));
-            }
-        }
-        // SAFETY: both arrays of a pair hold `n_nodes` values; nobody else touches them now.
-        unsafe {
-            for (from, to) in pairs {
-                std::ptr::copy_nonoverlapping(from.add(lo), to.add(lo), hi - lo);
+                for field in 0..5 {
+                    copy(w.field(field), m.field(field));
+                }
             }
         }
     }
