@@ -370,15 +370,6 @@ impl<'a> IoArrays<'a> {
         }
     }
 
-    /// How many arrays there are.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     fn writable(&self, k: usize) -> bool {
         self.writable & (1 << k) != 0
     }

@@ -263,14 +263,9 @@ impl std::ops::DerefMut for Columns {
 }
 
 impl MechanismInstances {
-    /// Runs a caller's program with loads and scatters ([`Program::run_io`]) over these
-    /// instances' columns (see [`CompiledMechanism::instantiate_with_extra`]).
-    pub fn run_io(&mut self, prog: &Program, arrays: &mut IoArrays<'_>) -> bool {
-        prog.run_io(&mut self.buf, self.n, arrays)
-    }
-
-    /// [`run_io`](Self::run_io) with only the buffer's size checked (false: too small, nothing
-    /// run), see [`Program::run_io_unchecked`].
+    /// Runs a caller's program with loads and scatters over these instances' columns (see
+    /// [`CompiledMechanism::instantiate_with_extra`]), with only the buffer's size checked
+    /// (false: too small, nothing run): [`Program::run_io_unchecked`].
     ///
     /// # Safety
     /// As for [`Program::run_io_unchecked`]: the arrays and node columns.

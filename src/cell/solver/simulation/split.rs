@@ -30,7 +30,7 @@ use crate::cell::solver::record::VarRef;
 
 /// One fused mechanism: its view and its node-array tables (the main thread's over the
 /// simulation's arrays, the worker's over its own copies).
-struct Fused {
+struct FusedSlot {
     view: SplitView,
     arrays: [IoArrays<'static>; 2],
 }
@@ -46,7 +46,7 @@ struct NodeArrays {
 
 /// What both threads read: the fused mechanisms in slot order, the node arrays, the split.
 struct Shared {
-    fused: Vec<Fused>,
+    fused: Vec<FusedSlot>,
     /// By half: the main thread's, the worker's.
     nodes: [NodeArrays; 2],
     /// The memory of the worker's arrays.
@@ -72,7 +72,7 @@ enum Half {
 }
 
 impl Shared {
-    fn groups(&self, f: &Fused, half: Half) -> std::ops::Range<usize> {
+    fn groups(&self, f: &FusedSlot, half: Half) -> std::ops::Range<usize> {
         match half {
             Half::Main => 0..self.split_group,
             Half::Worker => self.split_group..f.view.n / 4,
@@ -358,7 +358,7 @@ impl Simulation {
                 Some(table)
             };
             let arrays = [table(&main)?, table(&worker)?];
-            fused.push(Fused { view, arrays });
+            fused.push(FusedSlot { view, arrays });
         }
         let shared = Shared {
             fused,
@@ -478,6 +478,8 @@ impl Simulation {
                 shared.begin(Half::Main);
             }
         }
+        // Lane gathers of v are shared by this phase's kernels, as in `run_kernels`.
+        self.v_lanes.invalidate();
         let mut no_ions = IonStore::default();
         let v = unsafe { std::slice::from_raw_parts(self.v_mv.as_ptr(), shared.n_nodes) };
         for (slot, place) in self.slots.iter_mut().zip(order) {
@@ -508,7 +510,6 @@ impl Simulation {
                 d,
                 convention: slot.convention,
             };
-            ctx.v_lanes.invalidate();
             match hook {
                 Hook::Current => slot.kernel.current(&mut slot.data, &mut ctx),
                 _ => slot.kernel.advance(&mut slot.data, &mut ctx),
